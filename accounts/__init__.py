@@ -1,0 +1,1 @@
+"""Accounts and bearer tokens for the four roles (admin, bank, regulator, sme)."""

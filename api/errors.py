@@ -1,0 +1,50 @@
+"""Error responses: JSON in flask-smorest's shape under /api (and /healthz), an HTML page elsewhere.
+Nothing ever answers with a traceback."""
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_payload(error: HTTPException) -> tuple[dict[str, object], dict[str, str]]:
+    payload: dict[str, object] = {"code": error.code, "status": error.name}
+    data = getattr(error, "data", None) or {}
+    payload["message"] = data.get("message") or error.description
+    if "errors" in data:
+        payload["errors"] = data["errors"]
+    elif "messages" in data:  # webargs validation errors
+        payload["errors"] = data["messages"]
+    headers = dict(data.get("headers") or {})
+    if isinstance(error, RequestEntityTooLarge):
+        payload["message"] = "The upload is larger than the limit (MATCHMAKER_MAX_UPLOAD_BYTES)."
+    return payload, headers
+
+
+def handle_http_exception(error: HTTPException) -> Response | tuple[object, int]:
+    payload, headers = error_payload(error)
+    if error.code == 401 and wants_json():
+        headers.setdefault("WWW-Authenticate", 'Bearer realm="api"')
+    if wants_json():
+        response = jsonify(payload)
+        response.status_code = error.code or 500
+        response.headers.update(headers)
+        return response
+    html = render_template("error.html", code=error.code, message=payload["message"])
+    return Response(html, status=error.code or 500, headers=headers)
+
+
+def handle_unexpected(error: Exception) -> Response | tuple[object, int]:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError())
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,8 @@
+"""REST API v1 (flask-smorest). Each module defines one Blueprint; ``BLUEPRINTS`` lists them in the order
+they appear in the OpenAPI document."""
+
+from flask_smorest import Blueprint
+
+from api.v1 import products
+
+BLUEPRINTS: list[Blueprint] = [products.blp]

@@ -1,0 +1,1 @@
+"""(package for a later issue; see DESIGN.md)"""

@@ -1,0 +1,106 @@
+"""Shared fixtures.
+
+Database tests run once on SQLite and, when TEST_DATABASE_URL is set, once more on PostgreSQL (in a
+database of their own, created and dropped by the run). The schema is built by the Alembic migrations,
+never by ``create_all``; every test starts from empty tables."""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from accounts.models import Role
+from accounts.tokens import create_account, issue_token
+from api import create_app
+from db import migrate
+from db.base import Base
+from products.models import Bank
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    server = make_url(os.environ["TEST_DATABASE_URL"])
+    name = f"matchmaker_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _empty_all_tables(app: Flask) -> None:
+    engine = app.extensions["engine"]
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "TESTING": True})
+    yield app
+    _empty_all_tables(app)
+    app.extensions["engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    session = app.extensions["session_factory"]()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def make_token(app: Flask) -> Callable[..., str]:
+    """``make_token("bank", bank_code="ICBC")`` creates the account (and bank) and returns a bearer token."""
+
+    def make(role: str, bank_code: str | None = None, name: str | None = None) -> str:
+        with app.extensions["session_factory"]() as session, session.begin():
+            bank_id = None
+            if role == Role.BANK:
+                code = bank_code or "BANK1"
+                bank = session.query(Bank).filter_by(code=code).one_or_none()
+                if bank is None:
+                    bank = Bank(code=code, name=f"{code} bank")
+                    session.add(bank)
+                    session.flush()
+                bank_id = bank.id
+            account = create_account(session, name or f"{role} user", Role(role), bank_id=bank_id)
+            return issue_token(session, account)
+
+    return make
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
