@@ -1,0 +1,57 @@
+"""Changing products: create, update, withdraw. The caller validates the body with ProductSchema and
+commits the transaction; these functions enforce the rules that need the stored product."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from products.errors import DuplicateCode, ProductError, ProductWithdrawn
+from products.models import LoanProduct
+from products.schemas import ProductSchema, consistency_errors
+
+_FIELDS = [name for name, field in ProductSchema().fields.items() if not field.dump_only]
+
+
+def find_by_code(session: Session, bank_id: int, code: str) -> LoanProduct | None:
+    return session.scalar(select(LoanProduct).where(LoanProduct.bank_id == bank_id, LoanProduct.code == code))
+
+
+def create_product(session: Session, bank_id: int, data: dict[str, Any]) -> LoanProduct:
+    """``data`` is the output of ``ProductSchema().load``; the bank is the caller's, never the body's."""
+    if find_by_code(session, bank_id, data["code"]) is not None:
+        raise DuplicateCode(
+            f"product code {data['code']!r} already exists", {"code": ["already used by another of your products"]}
+        )
+    product = LoanProduct(bank_id=bank_id, granted_total=0, **data)
+    session.add(product)
+    session.flush()
+    return product
+
+
+def update_product(session: Session, product: LoanProduct, changes: dict[str, Any]) -> LoanProduct:
+    """Apply a partial update (``ProductSchema().load(..., partial=True)``) after checking the cross-field
+    rules on the merged product."""
+    if product.status == "withdrawn":
+        raise ProductWithdrawn("a withdrawn product cannot be changed; publish a new product instead")
+    if "code" in changes and changes["code"] != product.code:
+        other = find_by_code(session, product.bank_id, changes["code"])
+        if other is not None:
+            raise DuplicateCode("product code already used", {"code": ["already used by another of your products"]})
+    merged = {name: getattr(product, name) for name in _FIELDS} | changes
+    errors = consistency_errors(merged)
+    if product.granted_total and merged["quota"] < product.granted_total:
+        errors.setdefault("quota", []).append(f"quota cannot go below the {product.granted_total} yuan already granted")
+    if errors:
+        raise ProductError("the product would be inconsistent", errors)
+    for name, value in changes.items():
+        setattr(product, name, value)
+    session.flush()
+    return product
+
+
+def withdraw_product(session: Session, product: LoanProduct) -> LoanProduct:
+    """Withdraw (下架): the row stays, so that proposals, grants and statistics keep their history."""
+    product.status = "withdrawn"
+    session.flush()
+    return product
