@@ -23,12 +23,15 @@ class Account(Base):
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'bank', 'regulator', 'sme')", name="role_known"),
         CheckConstraint("(role = 'bank') = (bank_id IS NOT NULL)", name="bank_accounts_have_a_bank"),
+        CheckConstraint("(role = 'sme') = (enterprise_id IS NOT NULL)", name="sme_accounts_have_an_enterprise"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), index=True)
     bank_id: Mapped[int | None] = mapped_column(ForeignKey("banks.id"), index=True)
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tokens: Mapped[list["ApiToken"]] = relationship(back_populates="account")

@@ -28,6 +28,16 @@ def issue_token(session: Session, account: Account, token: str | None = None) ->
     return token
 
 
+def new_session_token(session: Session, account: Account) -> ApiToken:
+    """A token for one browser session: its clear text is thrown away, the signed cookie keeps the row id,
+    and signing out revokes it."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(account=account, token_hash=hash_token(token), prefix=token[:10])
+    session.add(row)
+    session.flush()
+    return row
+
+
 def account_for_token(session: Session, token: str) -> Account | None:
     """The account owning a live token, or None. The lookup is by hash, and the final comparison is in
     constant time, so response times say nothing about how much of a guess was right."""

@@ -14,11 +14,11 @@ from marshmallow import (
 
 from reference.codes import (
     COLLATERAL_KINDS,
-    INDUSTRY_SECTIONS,
     PRODUCT_STATUSES,
     PRODUCT_TYPES,
     SIZE_CLASSES,
     codes,
+    is_industry_code,
 )
 
 MAX_AMOUNT = 10**11  # 1,000 亿元: larger than any single SME loan
@@ -32,7 +32,7 @@ FALSY = fields.Boolean.falsy | {"否", "无", "不需要"}
 
 def validate_industry_code(value: str) -> None:
     """A GB/T 4754-2017 section letter, optionally followed by the deeper digits (C, C39, C3911)."""
-    if not (value and value[0] in codes(INDUSTRY_SECTIONS) and (value[1:] == "" or value[1:].isdigit())):
+    if not is_industry_code(value):
         raise ValidationError("not a GB/T 4754-2017 industry code (a section letter A–T, optionally digits: C, C39)")
 
 

@@ -1,2 +1,3 @@
-"""Codes and classifications shared by every domain package: loan product types, collateral kinds,
-GB/T 4754-2017 industry sections, enterprise size classes. Pure data, no imports from the project."""
+"""Definitions shared by every domain package, with no imports from the project: code lists (loan product
+types, collateral kinds, GB/T 4754-2017 industry sections, size classes, need purposes), the 2011 SME size
+thresholds and the financial ratios."""

@@ -61,7 +61,7 @@ INDUSTRY_SECTIONS: tuple[Code, ...] = (
     Code("T", "国际组织", "International organisations"),
 )
 
-# 工信部联企业〔2011〕300号 size classes.
+# 工信部联企业〔2011〕300号 size classes (the thresholds are in reference/size_classes.py).
 SIZE_CLASSES: tuple[Code, ...] = (
     Code("large", "大型", "large"),
     Code("medium", "中型", "medium"),
@@ -77,6 +77,13 @@ PRODUCT_STATUSES: tuple[Code, ...] = (
 )
 
 
+def is_industry_code(value: str) -> bool:
+    """A GB/T 4754-2017 section letter, optionally followed by deeper digits: "C", "C39", "C3911"."""
+    return (
+        bool(value) and value[0] in {row.code for row in INDUSTRY_SECTIONS} and (value[1:] == "" or value[1:].isdigit())
+    )
+
+
 def codes(table: tuple[Code, ...]) -> list[str]:
     return [row.code for row in table]
 
@@ -86,3 +93,30 @@ def label(table: tuple[Code, ...], code: str, locale: str) -> str:
         if row.code == code:
             return row.label(locale)
     return code
+
+
+NEED_PURPOSES: tuple[Code, ...] = (
+    Code("working_capital", "流动资金周转", "working capital"),
+    Code("equipment", "购置设备", "equipment"),
+    Code("expansion", "扩大经营", "expansion"),
+    Code("technology_upgrade", "技术改造升级", "technology upgrade"),
+    Code("renewal", "到期贷款续贷", "renewal of a maturing loan"),
+    Code("other", "其他", "other"),
+)
+
+NEED_STATUSES: tuple[Code, ...] = (
+    Code("open", "待匹配", "open"),
+    Code("matched", "已推荐", "matched"),
+    Code("accepted", "银行已受理", "accepted"),
+    Code("granted", "已获授信", "granted"),
+    Code("withdrawn", "已撤回", "withdrawn"),
+    Code("expired", "已过期", "expired"),
+)
+
+# Where a profile figure comes from: self-declared figures weigh less with lenders than checked ones.
+FIGURE_SOURCES: tuple[Code, ...] = (
+    Code("self_declared", "企业自报", "self-declared"),
+    Code("audited", "经审计报表", "audited statements"),
+    Code("tax_record", "纳税记录", "tax records"),
+    Code("bank_statement", "银行流水", "bank statements"),
+)

@@ -7,6 +7,7 @@ never by ``create_all``; every test starts from empty tables."""
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ from accounts.tokens import create_account, issue_token
 from api import create_app
 from db import migrate
 from db.base import Base
+from enterprises.models import Enterprise
+from enterprises.uscc import check_character
 from products.models import Bank
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -83,11 +86,14 @@ def db_session(app: Flask) -> Iterator[Session]:
 
 @pytest.fixture
 def make_token(app: Flask) -> Callable[..., str]:
-    """``make_token("bank", bank_code="ICBC")`` creates the account (and bank) and returns a bearer token."""
+    """``make_token("bank", bank_code="ICBC")`` creates the account (and its bank, or for "sme" its
+    enterprise) and returns a bearer token."""
 
     def make(role: str, bank_code: str | None = None, name: str | None = None) -> str:
         with app.extensions["session_factory"]() as session, session.begin():
-            bank_id = None
+            bank_id = enterprise_id = None
+            if role == Role.SME:
+                enterprise_id = make_enterprise(session, name or "测试企业有限公司").id
             if role == Role.BANK:
                 code = bank_code or "BANK1"
                 bank = session.query(Bank).filter_by(code=code).one_or_none()
@@ -97,9 +103,38 @@ def make_token(app: Flask) -> Callable[..., str]:
                     session.flush()
                 bank_id = bank.id
             account = create_account(session, name or f"{role} user", Role(role), bank_id=bank_id)
+            account.enterprise_id = enterprise_id
             return issue_token(session, account)
 
     return make
+
+
+_codes = iter(range(10**8))
+
+
+def valid_uscc() -> str:
+    """A fresh, valid 统一社会信用代码 (a made-up organisation code under Beijing's division code)."""
+    first17 = f"91110000{next(_codes):08d}X"
+    return first17 + check_character(first17)
+
+
+def make_enterprise(session: Session, name: str, industry: str = "C39", employees: int = 50) -> Enterprise:
+    enterprise = Enterprise(
+        uscc=valid_uscc(),
+        name=name,
+        industry=industry,
+        region="110105",
+        founded_on=date(2015, 6, 1),
+        employees=employees,
+        registered_capital=5_000_000,
+        contact_person="张三",
+        phone="13800138000",
+        email="cfo@example.cn",
+        size_class="small",
+    )
+    session.add(enterprise)
+    session.flush()
+    return enterprise
 
 
 def auth(token: str) -> dict[str, str]:

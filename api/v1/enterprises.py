@@ -1,0 +1,115 @@
+"""SME registration, the enterprise's own record and its yearly financial profiles."""
+
+from datetime import date
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from accounts.tokens import issue_token
+from api.auth import protected, require_roles
+from api.database import session
+from enterprises.errors import EnterpriseError
+from enterprises.models import Enterprise, FinancialProfile
+from enterprises.schemas import (
+    PROFILE_STORED,
+    EnterpriseSchema,
+    EnterpriseUpdateSchema,
+    ProfileSchema,
+    RegistrationSchema,
+)
+from enterprises.service import register, save_profile, update_enterprise
+from reference.ratios import derived_ratios
+
+blp = Blueprint("enterprises", __name__, description="SMEs: registration, own record, financial profiles")
+
+
+class RegisteredSchema(ma.Schema):
+    enterprise = ma.fields.Nested(EnterpriseSchema)
+    token = ma.fields.String(metadata={"description": "Bearer token for this SME; shown once"})
+
+
+class ProfileListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ProfileSchema))
+    total = ma.fields.Integer()
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+
+
+def fail(error: EnterpriseError) -> None:
+    abort(error.status, message=error.message, errors={"json": error.errors})
+
+
+def own_enterprise() -> Enterprise:
+    account = require_roles("sme")
+    enterprise = session().get(Enterprise, account.enterprise_id)
+    assert enterprise is not None  # the accounts CHECK constraint ties every SME account to an enterprise
+    return enterprise
+
+
+def profile_out(profile: FinancialProfile) -> dict[str, Any]:
+    figures = {name: getattr(profile, name) for name in PROFILE_STORED} | {"updated_at": profile.updated_at}
+    return figures | derived_ratios(figures)
+
+
+@blp.route("")
+class Registration(MethodView):
+    @blp.arguments(RegistrationSchema)
+    @blp.response(201, RegisteredSchema)
+    @blp.alt_response(409, response="DEFAULT_ERROR", description="Credit code already registered")
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Register an enterprise; the answer carries its bearer token (shown once)."""
+        db = session()
+        try:
+            enterprise, account = register(db, data)
+        except EnterpriseError as error:
+            db.rollback()
+            fail(error)
+        token = issue_token(db, account)
+        db.commit()
+        return {"enterprise": enterprise, "token": token}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @protected(blp, "sme")
+    @blp.response(200, EnterpriseSchema)
+    def get(self) -> Enterprise:
+        """The caller's enterprise, with its size class."""
+        return own_enterprise()
+
+    @protected(blp, "sme")
+    @blp.arguments(EnterpriseUpdateSchema(partial=True))
+    @blp.response(200, EnterpriseSchema)
+    def patch(self, changes: dict[str, Any]) -> Enterprise:
+        """Change the enterprise's details (not its credit code)."""
+        enterprise = update_enterprise(session(), own_enterprise(), changes)
+        session().commit()
+        return enterprise
+
+
+@blp.route("/me/profiles")
+class Profiles(MethodView):
+    @protected(blp, "sme")
+    @blp.response(200, ProfileListSchema)
+    def get(self) -> dict[str, Any]:
+        """Every fiscal year's profile, oldest first, with the derived ratios."""
+        profiles = [profile_out(profile) for profile in own_enterprise().profiles]
+        return {"items": profiles, "total": len(profiles), "page": 1, "per_page": max(len(profiles), 1)}
+
+
+@blp.route("/me/profiles/<int:fiscal_year>")
+class Profile(MethodView):
+    @protected(blp, "sme")
+    @blp.arguments(ProfileSchema)
+    @blp.response(200, ProfileSchema)
+    @blp.alt_response(201, schema=ProfileSchema, description="Created", success=True)
+    @blp.alt_response(404, response="DEFAULT_ERROR", description="Fiscal year out of range")
+    def put(self, data: dict[str, Any], fiscal_year: int) -> tuple[dict[str, Any], int]:
+        """Create or replace one fiscal year's profile; the other years are kept."""
+        if not 2000 <= fiscal_year <= date.today().year:
+            abort(404, message=f"fiscal year must be between 2000 and {date.today().year}")
+        profile, created = save_profile(session(), own_enterprise(), fiscal_year, data)
+        session().commit()
+        return profile_out(profile), 201 if created else 200

@@ -1,0 +1,104 @@
+"""Enterprises (SMEs), their yearly financial profiles and their financing needs."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.base import Base, UTCDateTime, utcnow
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprises"
+    __table_args__ = (
+        CheckConstraint("employees >= 0", name="employees_non_negative"),
+        CheckConstraint("size_class IN ('large', 'medium', 'small', 'micro')", name="size_class_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str] = mapped_column(String(8), index=True)
+    region: Mapped[str] = mapped_column(String(100), index=True)
+    founded_on: Mapped[date] = mapped_column(Date)
+    employees: Mapped[int]
+    registered_capital: Mapped[int] = mapped_column(BigInteger)
+    contact_person: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(254))
+    size_class: Mapped[str] = mapped_column(String(8), index=True)
+    first_time_borrower: Mapped[bool] = mapped_column(Boolean, default=True)
+    specialised_innovative: Mapped[bool] = mapped_column(Boolean, default=False)
+    settlement_banks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    profiles: Mapped[list["FinancialProfile"]] = relationship(
+        back_populates="enterprise", order_by="FinancialProfile.fiscal_year"
+    )
+    needs: Mapped[list["FinancingNeed"]] = relationship(back_populates="enterprise", order_by="FinancingNeed.id")
+
+
+class FinancialProfile(Base):
+    """One fiscal year's figures, in integer yuan; NULL means not declared, which scoring treats as
+    information. ``figure_sources`` says where each figure comes from (self_declared, audited, tax_record,
+    bank_statement): SME statements are often unreliable, so lenders must tell a declared figure from a
+    checked one."""
+
+    __tablename__ = "financial_profiles"
+    __table_args__ = (
+        Index("ix_financial_profiles_enterprise_year", "enterprise_id", "fiscal_year", unique=True),
+        CheckConstraint("total_assets >= 0 AND total_liabilities >= 0", name="balance_sheet_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    fiscal_year: Mapped[int]
+    annual_revenue: Mapped[int] = mapped_column(BigInteger)
+    net_profit: Mapped[int] = mapped_column(BigInteger)
+    total_assets: Mapped[int] = mapped_column(BigInteger)
+    total_liabilities: Mapped[int] = mapped_column(BigInteger)
+    taxes_paid: Mapped[int | None] = mapped_column(BigInteger)
+    monthly_settlement_flow: Mapped[int | None] = mapped_column(BigInteger)
+    outstanding_loans: Mapped[int] = mapped_column(BigInteger)
+    overdue_events_24m: Mapped[int]
+    patents: Mapped[int | None]
+    trademarks: Mapped[int | None]
+    receivables: Mapped[int | None] = mapped_column(BigInteger)
+    main_debtor: Mapped[str] = mapped_column(String(200), default="")
+    collateral_available: Mapped[list[str]] = mapped_column(JSON, default=list)
+    social_insurance_headcount: Mapped[int | None]
+    audited: Mapped[bool] = mapped_column(Boolean, default=False)
+    figure_sources: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="profiles")
+
+
+class FinancingNeed(Base):
+    __tablename__ = "financing_needs"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("term_months > 0", name="term_positive"),
+        CheckConstraint(
+            "status IN ('open', 'matched', 'accepted', 'granted', 'withdrawn', 'expired')", name="status_known"
+        ),
+        Index("ix_financing_needs_enterprise_status", "enterprise_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str] = mapped_column(String(32))
+    term_months: Mapped[int]
+    needed_by: Mapped[date] = mapped_column(Date)
+    collateral_offered: Mapped[list[str]] = mapped_column(JSON, default=list)
+    max_rate: Mapped[float | None] = mapped_column(Float)
+    guarantee_available: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="needs")
