@@ -5,7 +5,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,9 +28,9 @@ def _create_app() -> Flask:
 main = FlaskGroup(create_app=_create_app, add_version_option=False, help="银企融资对接平台 operator commands.")
 
 
-db_group = click.Group("db", help="Database schema (Alembic migrations).")
-accounts_group = click.Group("accounts", help="Accounts and bearer tokens.")
-demo_group = click.Group("demo", help="Synthetic demo data.")
+db_group = AppGroup("db", help="Database schema (Alembic migrations).")
+accounts_group = AppGroup("accounts", help="Accounts and bearer tokens.")
+demo_group = AppGroup("demo", help="Synthetic demo data.")
 
 
 @db_group.command("upgrade")
@@ -140,16 +140,20 @@ def list_accounts() -> None:
 @click.option("--seed", default=20261123, show_default=True)
 def demo_load(if_empty: bool, seed: int) -> None:
     """Load the synthetic demo (banks, products, accounts) and print the demo tokens."""
-    from products.demo import load_demo
+    from matchmaker.demo import load_demo
+    from products.demo import DemoAlreadyLoaded
 
     with _session() as session, session.begin():
         if if_empty and session.scalar(select(func.count()).select_from(Bank)):
             click.echo("database not empty: demo not loaded")
             return
-        tokens = load_demo(session, seed=seed)
+        try:
+            tokens = load_demo(session, seed=seed)
+        except DemoAlreadyLoaded as error:
+            raise click.ClickException(str(error)) from error
     click.echo("SYNTHETIC demo data loaded. Demo accounts and their tokens:")
     for account, token in tokens:
-        click.echo(f"  {account.role:<10} {account.name:<24} {token}")
+        click.echo(f"  {account.role:<10} {token:<22} {account.name}")
 
 
 def register_commands(app: Flask) -> None:

@@ -1,0 +1,46 @@
+"""gunicorn settings for the matchmaker: ``gunicorn --config gunicorn.conf.py "api:create_app()"``.
+
+A ``--bind`` (or any other option) on the command line wins over this file; the Makefile and the Docker
+image pass ``--bind``. Environment variables: GUNICORN_WORKERS (or WEB_CONCURRENCY), FORWARDED_ALLOW_IPS."""
+
+import os
+import sys
+
+MAX_DEFAULT_WORKERS = 8  # more workers than this only add SQLite write contention and memory
+
+
+def _available_cpus() -> int:
+    """CPUs this process may run on (a container's limit, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _workers() -> int:
+    for variable in ("GUNICORN_WORKERS", "WEB_CONCURRENCY"):
+        value = os.environ.get(variable)
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                sys.exit(f"gunicorn.conf.py: {variable} must be a positive integer, not {value!r}")
+            return int(value)
+    return min(2 * _available_cpus() + 1, MAX_DEFAULT_WORKERS)
+
+
+bind = "127.0.0.1:8000"
+workers = _workers()
+timeout = 30  # a request taking longer is a bug or an attack; the worker is restarted
+graceful_timeout = 20  # on SIGTERM, finish in-flight requests within this time
+keepalive = 5  # seconds; behind a proxy that keeps connections open, this spares a new TCP handshake
+preload_app = False  # each worker builds its own app and engine: no database connection shared across fork
+
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+# Which proxies may set X-Forwarded-Proto / X-Forwarded-For (comma-separated addresses, or "*").
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Heartbeat files on a RAM disk: a slow disk (or a container's overlay) must not make workers look dead.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
