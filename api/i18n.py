@@ -1,4 +1,7 @@
-"""Language: Chinese (zh_CN) first, English second. ``?lang=en`` switches and is remembered in the session."""
+"""Language: Chinese (zh_CN) first, English second. ``?lang=en`` switches and is remembered in the session.
+
+The browser's Accept-Language is deliberately not consulted: the users are Chinese SMEs and banks, often on
+office machines set up in English, and the service is Chinese first."""
 
 from flask import Flask, request, session
 from flask_babel import Babel
@@ -13,7 +16,7 @@ def select_locale() -> str:
         return wanted
     if session.get("lang") in LOCALES:
         return session["lang"]
-    return request.accept_languages.best_match(LOCALES, default="zh_CN") or "zh_CN"
+    return "zh_CN"
 
 
 def init_i18n(app: Flask) -> None:

@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-from api.pages import catalogue, portal, session_pages
+from api.pages import catalogue, layout, portal, session_pages, sme
 
-BLUEPRINTS: list[Blueprint] = [catalogue.bp, session_pages.bp, portal.bp]
+BLUEPRINTS: list[Blueprint] = [layout.bp, catalogue.bp, session_pages.bp, portal.bp, sme.bp]

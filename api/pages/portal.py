@@ -1,5 +1,128 @@
-"""(being written)"""
+"""The bank portal: a signed-in bank account manages its own products (pause, resume, withdraw), uploads
+a CSV/JSON file of products and downloads them as CSV. Another bank's product is answered with 404, as
+if it did not exist."""
 
-from flask import Blueprint
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Literal
 
-bp = Blueprint("portal", __name__)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+
+from accounts.models import Account, Role
+from api.auth import cookie_account
+from api.database import session
+from api.pages.layout import locale_name, product_status_filter
+from products.catalogue import bank_products
+from products.csv_format import COLUMNS
+from products.errors import ProductError
+from products.exporting import export_csv
+from products.importing import ImportRejected, import_products, parse_csv, parse_json
+from products.models import Bank, LoanProduct
+from products.service import update_product, withdraw_product
+
+bp = Blueprint("portal", __name__, url_prefix="/portal")
+
+# Button → the status it sets; withdrawing has its own service function (it is final).
+STATUS_ACTIONS = {"pause": "paused", "activate": "active"}
+PARSERS = {"csv": parse_csv, "json": parse_json}
+
+
+def bank_account_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Anonymous visitors are sent to sign in (and brought back); other roles get 403."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        account = cookie_account()
+        if account is None:
+            flash(_("Please sign in with your bank's access token."), "info")
+            back = request.path if request.method == "GET" else url_for("portal.index")
+            return redirect(url_for("session_pages.login", next=back))
+        if account.role != Role.BANK or account.bank_id is None:
+            abort(403, _("The bank portal is only for bank accounts."))
+        return view(account, *args, **kwargs)
+
+    return wrapper
+
+
+def _own_product(account: Account, product_id: int) -> LoanProduct:
+    product = session().get(LoanProduct, product_id)
+    if product is None or product.bank_id != account.bank_id:
+        abort(404, _("You have no product with this number."))
+    return product
+
+
+def _page(account: Account, status: int = 200, **context: Any) -> tuple[str, int]:
+    show_withdrawn = request.args.get("withdrawn") == "1"
+    html = render_template(
+        "portal/index.html",
+        bank=session().get(Bank, account.bank_id),
+        products=bank_products(session(), account.bank_id, include_withdrawn=show_withdrawn),
+        show_withdrawn=show_withdrawn,
+        columns=COLUMNS,
+        **context,
+    )
+    return html, status
+
+
+@bp.get("")
+@bank_account_required
+def index(account: Account) -> tuple[str, int]:
+    return _page(account)
+
+
+@bp.post("/products/<int:product_id>/<any(pause, activate, withdraw):action>")
+@bank_account_required
+def change_status(account: Account, product_id: int, action: str) -> Any:
+    product = _own_product(account, product_id)
+    name = product.name
+    try:
+        if action == "withdraw":
+            withdraw_product(session(), product)
+        else:
+            update_product(session(), product, {"status": STATUS_ACTIONS[action]})
+    except ProductError as error:
+        session().rollback()
+        flash(_("%(name)s was not changed: %(reason)s", name=name, reason=error.message), "error")
+        return _page(account, error.status)
+    session().commit()
+    flash(_("%(name)s is now: %(status)s.", name=product.name, status=product_status_filter(product.status)), "success")
+    return redirect(url_for("portal.index"))
+
+
+def _kind(upload: FileStorage) -> Literal["csv", "json"]:
+    """JSON when the file says so, else CSV (whose parser explains an Excel workbook or a binary file)."""
+    is_json = (upload.filename or "").lower().endswith(".json") or upload.mimetype == "application/json"
+    return "json" if is_json else "csv"
+
+
+@bp.post("/import")
+@bank_account_required
+def import_file(account: Account) -> tuple[str, int]:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _page(account, 422, upload_error=_("Choose a file to upload."))
+    dry_run = request.form.get("dry_run") == "1"
+    try:
+        result = import_products(session(), account.bank_id, PARSERS[_kind(upload)](upload.read()))
+    except ImportRejected as rejected:
+        session().rollback()
+        return _page(account, 422, rejected=rejected, filename=upload.filename)
+    if dry_run:
+        session().rollback()
+    else:
+        session().commit()
+    return _page(account, result=result, dry_run=dry_run, filename=upload.filename)
+
+
+@bp.get("/export.csv")
+@bank_account_required
+def export(account: Account) -> Response:
+    """The same CSV as the API's export, for the cookie session; the headers follow the page language."""
+    bank = session().get_one(Bank, account.bank_id)
+    products = bank_products(session(), bank.id, include_withdrawn=request.args.get("withdrawn") == "1")
+    text = export_csv(products, headers="en" if locale_name() == "en" else "zh")
+    return Response(
+        text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="products-{bank.code}.csv"'}
+    )
