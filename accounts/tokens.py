@@ -63,8 +63,10 @@ def revoke(session: Session, token_or_prefix: str) -> int:
     return len(rows)
 
 
-def create_account(session: Session, name: str, role: Role, bank_id: int | None = None) -> Account:
-    account = Account(name=name, role=role.value, bank_id=bank_id)
+def create_account(
+    session: Session, name: str, role: Role, bank_id: int | None = None, enterprise_id: int | None = None
+) -> Account:
+    account = Account(name=name, role=role.value, bank_id=bank_id, enterprise_id=enterprise_id)
     session.add(account)
     session.flush()
     return account
