@@ -2,6 +2,8 @@
 
 import re
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -12,7 +14,15 @@ from sqlalchemy.orm import Session
 from accounts.models import Account, Role
 from accounts.tokens import create_account, issue_token, revoke
 from db import migrate
+from db.base import utcnow
+from enterprises.models import Enterprise
+from matchmaker.credit_scores import ModelRegistryError, ScoringUnavailable, activate, register_model
+from matchmaker.models import ScoringModel
 from products.models import Bank
+from scoring.artefacts import ArtefactError
+from scoring.artefacts import load as load_artefact
+from scoring.platform import train_synthetic_model
+from scoring.training import TrainingError, evaluate, load_csv, train_from_csv
 
 
 def _session() -> Session:
@@ -31,6 +41,7 @@ main = FlaskGroup(create_app=_create_app, add_version_option=False, help="银企
 db_group = AppGroup("db", help="Database schema (Alembic migrations).")
 accounts_group = AppGroup("accounts", help="Accounts and bearer tokens.")
 demo_group = AppGroup("demo", help="Synthetic demo data.")
+scoring_group = AppGroup("scoring", help="Credit-scoring models: train, evaluate, activate, monitor.")
 
 
 @db_group.command("upgrade")
@@ -138,8 +149,16 @@ def list_accounts() -> None:
 @demo_group.command("load")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has banks.")
 @click.option("--seed", default=20261123, show_default=True)
-def demo_load(if_empty: bool, seed: int) -> None:
-    """Load the synthetic demo (banks, products, accounts) and print the demo tokens."""
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Register and activate this saved model instead of training the synthetic one.",
+)
+@click.option("--model-rows", default=10_000, show_default=True, type=click.IntRange(1_000, 1_000_000))
+def demo_load(if_empty: bool, seed: int, model_dir: Path | None, model_rows: int) -> None:
+    """Load the synthetic demo (banks, products, accounts, enterprises) and a scoring model; print the logins."""
+    from enterprises.demo import DEMO_PASSWORD
     from matchmaker.demo import load_demo
     from products.demo import DemoAlreadyLoaded
 
@@ -151,13 +170,125 @@ def demo_load(if_empty: bool, seed: int) -> None:
             tokens = load_demo(session, seed=seed)
         except DemoAlreadyLoaded as error:
             raise click.ClickException(str(error)) from error
+        sme = session.scalar(select(Enterprise).order_by(Enterprise.id))
+    if model_dir is None:
+        click.echo(f"training the demo scoring model on {model_rows} SYNTHETIC loans ...")
+        model_dir = _model_dir(None, "synthetic")
+        train_synthetic_model(model_rows, seed, model_dir, folds=3)
+    with _session() as session, session.begin():
+        version = activate(session, register_model(session, model_dir).version).version
+    click.echo(f"active scoring model: {version}")
     click.echo("SYNTHETIC demo data loaded. Demo accounts and their tokens:")
     for account, token in tokens:
         click.echo(f"  {account.role:<10} {token:<22} {account.name}")
+    if sme is not None:
+        click.echo(f"  sme        {sme.uscc} / {DEMO_PASSWORD}  {sme.name} (every demo enterprise: {DEMO_PASSWORD})")
+
+
+def _model_dir(out: Path | None, prefix: str) -> Path:
+    if out is not None:
+        return out
+    return Path(current_app.config["MODEL_DIR"]) / f"{prefix}-{utcnow():%Y%m%dT%H%M%S}"
+
+
+def _print_report(report: dict[str, Any], directory: Path) -> None:
+    model, baseline = report["cv"]["model"]["mean"], report["cv"]["logistic_baseline"]["mean"]
+    click.echo(f"rows {report['data']['rows']}, bad {report['data']['bad']} ({report['data']['bad_rate']:.2%})")
+    click.echo("cross-validated      AUC      KS   Brier  cal.slope")
+    for name, figures in (("model", model), ("logistic baseline", baseline)):
+        click.echo(
+            f"{name:<18} {figures['auc']:7.4f} {figures['ks']:7.4f} {figures['brier']:7.4f}"
+            f" {figures['calibration_slope']:9.3f}"
+        )
+    click.echo(f"report, plot and model in {directory}")
+    click.echo(f"model version {report['model_version']}")
+
+
+@scoring_group.command("train")
+@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--target", required=True, help="Column holding the outcome.")
+@click.option("--bad", "bad_value", required=True, help="Value of the target column that means default.")
+@click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="New directory for the model.")
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20))
+def scoring_train(
+    csv_path: Path, target: str, bad_value: str, spec_path: Path | None, out: Path | None, folds: int
+) -> None:
+    """Train on a CSV of loan outcomes: cross-validated metrics, report.json, calibration.png, artefact."""
+    directory = _model_dir(out, "model")
+    try:
+        report = train_from_csv(csv_path, target, bad_value, directory, spec_path, folds)
+    except (TrainingError, ArtefactError) as error:
+        raise click.ClickException(str(error)) from error
+    _print_report(report, directory)
+    with _session() as session, session.begin():
+        row = register_model(session, directory)
+    if not row.platform:
+        click.echo("note: trained on the file's own columns; usable with `scoring evaluate`, not by the service")
+
+
+@scoring_group.command("train-synthetic")
+@click.option("--rows", default=20_000, show_default=True, type=click.IntRange(1_000, 1_000_000))
+@click.option("--seed", default=20261123, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--folds", default=3, show_default=True, type=click.IntRange(2, 20))
+@click.option("--activate/--no-activate", "make_active", default=True, show_default=True)
+def scoring_train_synthetic(rows: int, seed: int, out: Path | None, folds: int, make_active: bool) -> None:
+    """Train the platform model on a SYNTHETIC loan book (scoring.synthetic) and, by default, activate it."""
+    directory = _model_dir(out, "synthetic")
+    report = train_synthetic_model(rows, seed, directory, folds)
+    _print_report(report, directory)
+    with _session() as session, session.begin():
+        register_model(session, directory)
+        if make_active:
+            activate(session, report["model_version"])
+            click.echo(f"active model: {report['model_version']}")
+
+
+@scoring_group.command("evaluate")
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
+@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.option("--target", required=True)
+@click.option("--bad", "bad_value", required=True)
+def scoring_evaluate(model_dir: Path, csv_path: Path, target: str, bad_value: str) -> None:
+    """Score a held-out CSV with a saved model and print AUC, KS, Brier and calibration."""
+    try:
+        model, meta = load_artefact(model_dir)
+        figures = evaluate(model, load_csv(csv_path), target, bad_value)
+    except (TrainingError, ArtefactError, KeyError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"model {meta['version']} on {csv_path.name}")
+    for name, value in figures.items():
+        click.echo(f"{name:<22} {value:.4f}")
+
+
+@scoring_group.command("activate")
+@click.argument("version")
+def scoring_activate(version: str) -> None:
+    """Make a registered model the one the service scores with."""
+    try:
+        with _session() as session, session.begin():
+            activate(session, version)
+    except (ModelRegistryError, ScoringUnavailable) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"active model: {version}")
+
+
+@scoring_group.command("list")
+def scoring_list() -> None:
+    """Registered models with their cross-validated metrics."""
+    with _session() as session:
+        for row in session.scalars(select(ScoringModel).order_by(ScoringModel.created_at)):
+            metrics = row.meta.get("metrics", {})
+            flags = ("active " if row.active else "") + ("" if row.platform else "evaluation-only")
+            click.echo(
+                f"{row.version}\tAUC {metrics.get('auc', float('nan')):.4f}"
+                f"\tBrier {metrics.get('brier', float('nan')):.4f}\t{flags.strip()}"
+            )
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db_group, accounts_group, demo_group):
+    for group in (db_group, accounts_group, demo_group, scoring_group):
         app.cli.add_command(group)
 
 

@@ -1,11 +1,12 @@
-"""The whole synthetic demo: the catalogue (``products.demo``) plus one account per demo bank, a regulator
-and an admin. Their tokens are fixed so that the README can list them; they are public, so the demo is for
-local use only."""
+"""The whole synthetic demo: the catalogue (``products.demo``), one account per demo bank, a regulator and an
+admin, and the demo enterprises with profiles and needs (``enterprises.demo``). Tokens and the enterprises'
+password are fixed so that the README can list them; they are public, so the demo is for local use only."""
 
 from sqlalchemy.orm import Session
 
 from accounts.models import Account, Role
 from accounts.tokens import create_account, issue_token
+from enterprises.demo import load_enterprises
 from products.demo import BANKS, load_catalogue
 
 REGULATOR_TOKEN = "mm_demo_regulator"
@@ -31,4 +32,5 @@ def load_demo(session: Session, seed: int) -> list[tuple[Account, str]]:
     ):
         account = create_account(session, name, role)
         pairs.append((account, issue_token(session, account, token=token)))
+    load_enterprises(session, seed)
     return pairs

@@ -373,15 +373,30 @@ def train_from_csv(
     """Cross-validate, train and save a model from a CSV file. ``out_dir`` (new or empty) receives the artefact
     (model.joblib, metadata.json), report.json and calibration.png. Paths must be trusted (operator input)."""
     artefacts.ensure_new(Path(out_dir))
-    settings = Settings()
     spec = Spec.load(spec_path) if spec_path else Spec()
-    prepared = prepare(load_csv(path), target, bad_value, spec, settings)
+    source = {"file": Path(path).name, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+    return train_and_save(load_csv(path), target, bad_value, out_dir, spec, source, folds)
+
+
+def train_and_save(
+    data: Mapping[str, Any],
+    target: str,
+    bad_value: Any,
+    out_dir: Path,
+    spec: Spec | None = None,
+    source: Mapping[str, Any] | None = None,
+    folds: int = 5,
+) -> dict[str, Any]:
+    """Cross-validate and train on columns, then save the artefact, report.json and calibration.png into
+    ``out_dir`` (new or empty). ``source`` describes where the data came from (file and hash, or generator)."""
+    artefacts.ensure_new(Path(out_dir))
+    settings = Settings()
+    prepared = prepare(as_columns(data), target, bad_value, spec or Spec(), settings)
     cv = cross_validated(prepared, settings, folds)
     model = fit(prepared, settings)
     report = {
         "data": {
-            "file": Path(path).name,
-            "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest(),
+            **(source or {}),
             "rows": len(prepared.y),
             "bad": int(prepared.y.sum()),
             "bad_rate": float(prepared.y.mean()),

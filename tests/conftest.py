@@ -24,7 +24,9 @@ from db import migrate
 from db.base import Base
 from enterprises.models import Enterprise
 from enterprises.uscc import check_character
+from matchmaker.credit_scores import activate, register_model
 from products.models import Bank
+from scoring.platform import train_synthetic_model
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -102,8 +104,7 @@ def make_token(app: Flask) -> Callable[..., str]:
                     session.add(bank)
                     session.flush()
                 bank_id = bank.id
-            account = create_account(session, name or f"{role} user", Role(role), bank_id=bank_id)
-            account.enterprise_id = enterprise_id
+            account = create_account(session, name or f"{role} user", Role(role), bank_id, enterprise_id)
             return issue_token(session, account)
 
     return make
@@ -135,6 +136,21 @@ def make_enterprise(session: Session, name: str, industry: str = "C39", employee
     session.add(enterprise)
     session.flush()
     return enterprise
+
+
+@pytest.fixture(scope="session")
+def synthetic_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small platform model trained once per test run on a synthetic loan book."""
+    directory = tmp_path_factory.mktemp("models") / "synthetic"
+    train_synthetic_model(4_000, seed=7, out_dir=directory, folds=2)
+    return directory
+
+
+@pytest.fixture
+def active_model(app: Flask, synthetic_model_dir: Path) -> str:
+    """Register and activate the synthetic model in this test's database; returns its version."""
+    with app.extensions["session_factory"]() as session, session.begin():
+        return activate(session, register_model(session, synthetic_model_dir).version).version
 
 
 def auth(token: str) -> dict[str, str]:

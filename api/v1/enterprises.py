@@ -10,6 +10,7 @@ from flask_smorest import Blueprint, abort
 from accounts.tokens import issue_token
 from api.auth import protected, require_roles
 from api.database import session
+from api.v1.scores import ScoreSchema, score_payload
 from enterprises.errors import EnterpriseError
 from enterprises.models import Enterprise, FinancialProfile
 from enterprises.schemas import (
@@ -113,3 +114,14 @@ class Profile(MethodView):
         profile, created = save_profile(session(), own_enterprise(), fiscal_year, data)
         session().commit()
         return profile_out(profile), 201 if created else 200
+
+
+@blp.route("/me/score")
+class Score(MethodView):
+    @protected(blp, "sme")
+    @blp.response(200, ScoreSchema)
+    @blp.alt_response(409, response="DEFAULT_ERROR", description="No financial profile yet")
+    @blp.alt_response(503, response="DEFAULT_ERROR", description="No active scoring model")
+    def get(self) -> dict[str, Any]:
+        """Own PD, PD band, score (300–900), grade (A–E), the reasons behind it and what would improve it."""
+        return score_payload(own_enterprise())

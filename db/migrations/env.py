@@ -6,6 +6,7 @@ from sqlalchemy import engine_from_config, pool
 
 import accounts.models  # noqa: F401  (registers the tables on Base.metadata)
 import enterprises.models  # noqa: F401
+import matchmaker.models  # noqa: F401
 import products.models  # noqa: F401
 from db.base import Base
 

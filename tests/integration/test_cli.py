@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Account
 from accounts.tokens import account_for_token
+from enterprises.demo import DEMO_PASSWORD
+from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
 from matchmaker.demo import REGULATOR_TOKEN
+from matchmaker.models import ScoringModel
 from products.demo import BANKS
 from products.models import Bank, LoanProduct
 
@@ -112,12 +115,19 @@ def test_list_shows_accounts_with_their_token_prefixes(invoke: Invoke) -> None:
     assert "bank" in result.output and "某银行" in result.output and token[:10] in result.output
 
 
-def test_demo_load_if_empty_loads_once_then_does_nothing(invoke: Invoke, db_session: Session) -> None:
-    first = invoke("demo", "load", "--if-empty")
+def test_demo_load_if_empty_loads_once_then_does_nothing(
+    invoke: Invoke, db_session: Session, synthetic_model_dir: Path
+) -> None:
+    first = invoke("demo", "load", "--if-empty", "--model", str(synthetic_model_dir))
     assert first.exit_code == 0, first.output
     assert "SYNTHETIC" in first.output and REGULATOR_TOKEN in first.output
+    assert DEMO_PASSWORD in first.output
     products = _count(db_session, LoanProduct)
     assert products >= 30 and _count(db_session, Bank) == len(BANKS)
+    assert _count(db_session, Enterprise) == 40
+    assert _count(db_session, FinancialProfile) == 80
+    assert _count(db_session, FinancingNeed) >= 40
+    assert db_session.scalar(select(ScoringModel.active)) is True
 
     second = invoke("demo", "load", "--if-empty")
     assert second.exit_code == 0
@@ -125,13 +135,16 @@ def test_demo_load_if_empty_loads_once_then_does_nothing(invoke: Invoke, db_sess
     assert _count(db_session, LoanProduct) == products
 
 
-def test_demo_load_into_a_loaded_database_fails_and_writes_nothing(invoke: Invoke, db_session: Session) -> None:
-    assert invoke("demo", "load").exit_code == 0
+def test_demo_load_into_a_loaded_database_fails_and_writes_nothing(
+    invoke: Invoke, db_session: Session, synthetic_model_dir: Path
+) -> None:
+    assert invoke("demo", "load", "--model", str(synthetic_model_dir)).exit_code == 0
     products = _count(db_session, LoanProduct)
-    again = invoke("demo", "load", "--seed", "1")
+    again = invoke("demo", "load", "--seed", "1", "--model", str(synthetic_model_dir))
     assert again.exit_code != 0
+    assert "already in use" in again.output
     assert _count(db_session, LoanProduct) == products
-    assert _count(db_session, Account) == len(BANKS) + 2
+    assert _count(db_session, Account) == len(BANKS) + 2 + 40
 
 
 def test_db_upgrade_runs_on_an_up_to_date_database(invoke: Invoke) -> None:
