@@ -4,6 +4,7 @@ commits the transaction; these functions enforce the rules that need the stored 
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from products.errors import DuplicateCode, ProductError, ProductWithdrawn
@@ -24,8 +25,14 @@ def create_product(session: Session, bank_id: int, data: dict[str, Any]) -> Loan
             f"product code {data['code']!r} already exists", {"code": ["already used by another of your products"]}
         )
     product = LoanProduct(bank_id=bank_id, granted_total=0, **data)
-    session.add(product)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent upload of the same new code loses here, not with a 500
+            session.add(product)
+            session.flush()
+    except IntegrityError as error:
+        raise DuplicateCode(
+            f"product code {data['code']!r} already exists", {"code": ["already used by another of your products"]}
+        ) from error
     return product
 
 

@@ -66,6 +66,9 @@ def parse_form(fields: list[FormField], form: MultiDict[str, str]) -> tuple[dict
         text = form.get(spec.name, "").strip()
         if text == "":
             continue  # absent: the schema applies its default or says the field is required
+        if "\x00" in text:
+            errors[spec.name] = _("Remove the invisible control character from this field.")
+            continue
         if spec.kind == "wan":
             try:
                 data[spec.name] = parse_amount_wan(text, spec.signed)

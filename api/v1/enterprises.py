@@ -5,11 +5,12 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from accounts.tokens import issue_token
 from api.auth import protected, require_roles
 from api.database import session
+from api.v1.schemas import ApiBlueprint, page_of
 from api.v1.scores import ScoreSchema, score_payload
 from enterprises.errors import EnterpriseError
 from enterprises.models import Enterprise, FinancialProfile
@@ -23,7 +24,7 @@ from enterprises.schemas import (
 from enterprises.service import register, save_profile, update_enterprise
 from reference.ratios import derived_ratios
 
-blp = Blueprint("enterprises", __name__, description="SMEs: registration, own record, financial profiles")
+blp = ApiBlueprint("enterprises", __name__, description="SMEs: registration, own record, financial profiles")
 
 
 class RegisteredSchema(ma.Schema):
@@ -31,11 +32,7 @@ class RegisteredSchema(ma.Schema):
     token = ma.fields.String(metadata={"description": "Bearer token for this SME; shown once"})
 
 
-class ProfileListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ProfileSchema))
-    total = ma.fields.Integer()
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
+ProfileListSchema = page_of(ProfileSchema, "ProfileList")
 
 
 def fail(error: EnterpriseError) -> None:

@@ -2,32 +2,23 @@
 
 from typing import Any
 
-import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import func, select
 
 from api.auth import protected
 from api.database import session
 from api.v1.enterprises import fail, own_enterprise
+from api.v1.schemas import ApiBlueprint, PageArgs, page_of
 from enterprises.errors import EnterpriseError
 from enterprises.models import FinancingNeed
 from enterprises.schemas import NeedSchema
 from enterprises.service import create_need, own_need, withdraw_need
 
-blp = Blueprint("needs", __name__, description="SMEs: financing needs")
+blp = ApiBlueprint("needs", __name__, description="SMEs: financing needs")
 
 
-class NeedListArgs(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
-    per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
-
-
-class NeedListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(NeedSchema))
-    total = ma.fields.Integer()
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
+NeedListSchema = page_of(NeedSchema, "NeedList")
 
 
 def need_or_404(need_id: int) -> FinancingNeed:
@@ -40,7 +31,7 @@ def need_or_404(need_id: int) -> FinancingNeed:
 @blp.route("")
 class Needs(MethodView):
     @protected(blp, "sme")
-    @blp.arguments(NeedListArgs, location="query")
+    @blp.arguments(PageArgs, location="query")
     @blp.response(200, NeedListSchema)
     def get(self, args: dict[str, int]) -> dict[str, Any]:
         """The caller's needs, newest first."""

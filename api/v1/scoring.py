@@ -4,14 +4,14 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import protected
 from api.database import session
+from api.v1.schemas import ApiBlueprint, page_of
 from matchmaker.models import ScoringModel
 
-blp = Blueprint("scoring", __name__, description="Credit-scoring models and scores")
+blp = ApiBlueprint("scoring", __name__, description="Credit-scoring models and scores")
 
 
 class ModelSchema(ma.Schema):
@@ -26,11 +26,7 @@ class ModelSchema(ma.Schema):
     training_data_sha256 = ma.fields.String(allow_none=True)
 
 
-class ModelListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ModelSchema))
-    total = ma.fields.Integer()
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
+ModelListSchema = page_of(ModelSchema, "ScoringModelList")
 
 
 @blp.route("/models")

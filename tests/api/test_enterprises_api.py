@@ -273,3 +273,14 @@ def test_sme_endpoints_refuse_other_roles(
     assert response.status_code == 403
     assert count(db_session, FinancialProfile) == 0
     assert db_session.scalar(select(FinancingNeed.status)) == "open"
+
+
+def test_a_nul_character_is_refused_naming_the_field(client: FlaskClient, db_session: Session) -> None:
+    response = client.post("/api/v1/enterprises", json=registration(name="某公司\x00有限公司"))
+    assert response.status_code == 422
+    assert "name" in response.json["errors"]["json"]
+    assert count(db_session, Enterprise) == 0
+    _, headers = register(client)
+    need_response = client.post("/api/v1/needs", json=need(note="急\x00需"), headers=headers)
+    assert need_response.status_code == 422
+    assert "note" in need_response.json["errors"]["json"]

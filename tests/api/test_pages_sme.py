@@ -268,3 +268,10 @@ def test_the_enterprise_page_says_when_scoring_is_unavailable(forms: FlaskClient
     page = forms.get("/enterprise")
     assert page.status_code == 200
     assert "评分服务暂不可用" in page.text
+
+
+def test_a_control_character_in_a_form_is_refused_beside_its_field(forms: FlaskClient, db_session: Session) -> None:
+    response = forms.post("/register", data=registration_form(contact_person="王\x00经理"))
+    assert response.status_code == 422
+    assert "控制字符" in field_error(response.text, "contact_person")
+    assert count(db_session, Enterprise) == 0
