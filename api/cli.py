@@ -1,6 +1,7 @@
 """The ``matchmaker`` console script: every operator task is ``matchmaker <group> <command>``."""
 
 import re
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from db.base import utcnow
 from enterprises.models import Enterprise
 from matchmaker.credit_scores import ModelRegistryError, ScoringUnavailable, activate, register_model
 from matchmaker.models import ScoringModel
+from matchmaker.rounds import RoundInProgress, RoundParams, run_round
 from products.models import Bank
 from scoring.artefacts import ArtefactError
 from scoring.artefacts import load as load_artefact
@@ -41,6 +43,7 @@ main = FlaskGroup(create_app=_create_app, add_version_option=False, help="银企
 db_group = AppGroup("db", help="Database schema (Alembic migrations).")
 accounts_group = AppGroup("accounts", help="Accounts and bearer tokens.")
 demo_group = AppGroup("demo", help="Synthetic demo data.")
+match_group = AppGroup("match", help="Matching rounds: propose products to open needs.")
 scoring_group = AppGroup("scoring", help="Credit-scoring models: train, evaluate, activate, monitor.")
 
 
@@ -178,6 +181,8 @@ def demo_load(if_empty: bool, seed: int, model_dir: Path | None, model_rows: int
     with _session() as session, session.begin():
         version = activate(session, register_model(session, model_dir).version).version
     click.echo(f"active scoring model: {version}")
+    row = run_round(current_app.extensions["session_factory"], RoundParams(), Path(current_app.config["ROUND_DIR"]))
+    click.echo(f"matching round {row.id}: {row.stats['proposals']} proposals for {row.stats['needs_matched']} needs")
     click.echo("SYNTHETIC demo data loaded. Demo accounts and their tokens:")
     for account, token in tokens:
         click.echo(f"  {account.role:<10} {token:<22} {account.name}")
@@ -287,8 +292,53 @@ def scoring_list() -> None:
             )
 
 
+@match_group.command("run")
+@click.option("--k", default=3, show_default=True, type=click.IntRange(1, 10), help="Proposals per need at most.")
+@click.option("--overbooking", default=1.0, show_default=True, type=click.FloatRange(1.0, 5.0))
+@click.option("--dry-run", is_flag=True, help="Compute and report the round without writing proposals.")
+def match_run(k: int, overbooking: float, dry_run: bool) -> None:
+    """Run a matching round over all open needs and active products."""
+    stages = ["loading needs and products", "scoring enterprises", "finding eligible pairs", "solving"]
+    stages += [] if dry_run else ["writing proposals"]
+    with click.progressbar(length=len(stages), label="matching round", show_pos=True) as bar:
+
+        def progress(stage: str) -> None:
+            bar.label = stage
+            bar.update(1)
+
+        try:
+            row = run_round(
+                current_app.extensions["session_factory"],
+                RoundParams(k=k, overbooking=overbooking, dry_run=dry_run),
+                Path(current_app.config["ROUND_DIR"]),
+                progress=progress,
+            )
+        except (RoundInProgress, ScoringUnavailable) as error:
+            raise click.ClickException(str(error)) from error
+    stats = row.stats
+    click.echo(f"round {row.id} {row.status}")
+    for name in ("needs", "products", "edges", "proposals", "needs_matched", "needs_without_eligible_product"):
+        click.echo(f"  {name:<32} {stats[name]}")
+    click.echo(f"  {'objective / upper bound':<32} {stats['objective']:.4f} / {stats['upper_bound']:.4f}")
+    click.echo(f"  {'gap':<32} {stats['gap']:.4%}")
+    click.echo(f"  {'solver':<32} {stats['solver']} ({stats['solver_iterations']} flow solves)")
+    click.echo(f"  {'seconds':<32} {stats['seconds']:.2f}")
+
+
+@match_group.command("export-graph")
+@click.argument("round_id", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def match_export_graph(round_id: int, out: Path) -> None:
+    """Write a round's candidate edges (need, product, weight, amount, bank, capacity, quota, k, overbooking)."""
+    source = Path(current_app.config["ROUND_DIR"]) / f"round-{round_id}.csv"
+    if not source.exists():
+        raise click.ClickException(f"no candidate graph stored for round {round_id}")
+    shutil.copyfile(source, out)
+    click.echo(f"round {round_id}: {sum(1 for _ in source.open(encoding='utf-8')) - 1} edges written to {out}")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (db_group, accounts_group, demo_group, scoring_group):
+    for group in (db_group, accounts_group, demo_group, scoring_group, match_group):
         app.cli.add_command(group)
 
 

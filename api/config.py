@@ -32,6 +32,7 @@ def from_environment() -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MATCHMAKER_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         "MODEL_DIR": os.environ.get("MATCHMAKER_MODEL_DIR") or str(INSTANCE_DIR / "models"),
+        "ROUND_DIR": os.environ.get("MATCHMAKER_ROUND_DIR") or str(INSTANCE_DIR / "rounds"),
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
     }
 

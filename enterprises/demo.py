@@ -127,17 +127,18 @@ def _profile(rng: random.Random, trade: Trade, employees: int, revenue: int, had
 
 
 def _need(rng: random.Random, revenue: int, collateral: list[str]) -> dict[str, Any]:
-    amount = max(10, round(revenue * rng.uniform(0.05, 0.3) / WAN / 10) * 10) * WAN
+    amount = max(10, round(revenue * rng.uniform(0.03, 0.2) / WAN / 10) * 10) * WAN
+    offered = collateral if rng.random() < 0.7 else rng.sample(collateral, min(len(collateral), 1))
     return {
-        "amount": min(amount, 3000 * WAN),
+        "amount": min(amount, 1000 * WAN),
         "purpose": rng.choice(
             ("working_capital", "working_capital", "equipment", "expansion", "technology_upgrade", "renewal")
         ),
         "term_months": rng.choice((6, 12, 12, 24, 36)),
         "needed_by": (date.today() + timedelta(days=rng.randint(14, 120))).isoformat(),
-        "collateral_offered": rng.sample(collateral, min(len(collateral), rng.randint(0, 2))),
+        "collateral_offered": offered,
         "max_rate": rng.choice((None, 4.5, 5.0, 6.0, 8.0)),
-        "guarantee_available": rng.random() < 0.25,
+        "guarantee_available": rng.random() < 0.4,
         "note": "（演示数据，系统生成）",
     }
 

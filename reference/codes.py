@@ -120,3 +120,12 @@ FIGURE_SOURCES: tuple[Code, ...] = (
     Code("tax_record", "纳税记录", "tax records"),
     Code("bank_statement", "银行流水", "bank statements"),
 )
+
+PROPOSAL_STATUSES: tuple[Code, ...] = (
+    Code("pending", "待银行答复", "awaiting the bank"),
+    Code("accepted", "银行已受理", "accepted by the bank"),
+    Code("rejected", "银行未受理", "declined by the bank"),
+    Code("granted", "已授信", "credit granted"),
+    Code("expired", "超时未答复", "expired"),
+    Code("withdrawn", "已撤回", "withdrawn"),
+)

@@ -7,8 +7,9 @@ never by ``create_all``; every test starts from empty tables."""
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -22,10 +23,14 @@ from accounts.tokens import create_account, issue_token
 from api import create_app
 from db import migrate
 from db.base import Base
-from enterprises.models import Enterprise
+from enterprises.models import Enterprise, FinancingNeed
+from enterprises.schemas import NeedSchema, ProfileSchema, RegistrationSchema
+from enterprises.service import create_need, register, save_profile
 from enterprises.uscc import check_character
 from matchmaker.credit_scores import activate, register_model
 from products.models import Bank
+from products.schemas import ProductSchema
+from products.service import create_product
 from scoring.platform import train_synthetic_model
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -151,6 +156,78 @@ def active_model(app: Flask, synthetic_model_dir: Path) -> str:
     """Register and activate the synthetic model in this test's database; returns its version."""
     with app.extensions["session_factory"]() as session, session.begin():
         return activate(session, register_model(session, synthetic_model_dir).version).version
+
+
+WAN = 10_000
+
+
+def product(code: str, **changes: Any) -> dict[str, Any]:
+    body = {
+        "code": code,
+        "name": f"产品{code}",
+        "type": "credit_loan",
+        "amount_min": 10 * WAN,
+        "amount_max": 500 * WAN,
+        "term_min_months": 6,
+        "term_max_months": 36,
+        "rate_min": 3.5,
+        "rate_max": 6.0,
+        "collateral": ["none"],
+        "quota": 5_000 * WAN,
+        "review_capacity": 10,
+    }
+    return body | changes
+
+
+def enterprise_with_need(session: Session, index: int, amount_wan: int = 100, **need: Any) -> FinancingNeed:
+    data = RegistrationSchema().load(
+        {
+            "uscc": valid_uscc(),
+            "name": f"测试企业{index}有限公司",
+            "industry": "C34",
+            "region": "某市城区",
+            "founded_on": "2015-01-01",
+            "employees": 60,
+            "registered_capital": 500 * WAN,
+            "contact_person": "张会计",
+            "phone": "13800000000",
+            "email": f"e{index}@example.cn",
+            "password": "password-123",
+        }
+    )
+    enterprise, _ = register(session, data)
+    figures = {
+        "annual_revenue": 3_000 * WAN,
+        "net_profit": 200 * WAN,
+        "total_assets": 2_000 * WAN,
+        "total_liabilities": 800 * WAN,
+        "overdue_events_24m": 0,
+    }
+    save_profile(session, enterprise, date.today().year - 1, ProfileSchema().load(figures))
+    body = {
+        "amount": amount_wan * WAN,
+        "purpose": "working_capital",
+        "term_months": 12,
+        "needed_by": (date.today() + timedelta(days=30)).isoformat(),
+    } | need
+    return create_need(session, enterprise, NeedSchema().load(body))
+
+
+@pytest.fixture
+def market(app: Flask, db_session: Session, active_model: str) -> dict[str, Any]:
+    """Two banks with three products, twelve enterprises with one need each."""
+    banks = [Bank(code="B1", name="甲银行"), Bank(code="B2", name="乙银行")]
+    db_session.add_all(banks)
+    db_session.flush()
+    schema = ProductSchema()
+    products = [
+        create_product(db_session, banks[0].id, schema.load(product("P1", review_capacity=5))),
+        create_product(db_session, banks[0].id, schema.load(product("P2", rate_min=4.0))),
+        create_product(db_session, banks[1].id, schema.load(product("P3", quota=400 * WAN, amount_max=300 * WAN))),
+    ]
+    needs = [enterprise_with_need(db_session, i) for i in range(12)]
+    db_session.commit()
+    return {"banks": banks, "products": products, "needs": needs}
 
 
 def auth(token: str) -> dict[str, str]:

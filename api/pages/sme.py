@@ -37,7 +37,8 @@ from enterprises.service import (
 from enterprises.size_class import size_basis
 from enterprises.uscc import InvalidCreditCode, validate_uscc
 from matchmaker.credit_scores import ScoringUnavailable, current_score, improvement, pd_band
-from reference.codes import COLLATERAL_KINDS, INDUSTRY_SECTIONS, NEED_PURPOSES, NEED_STATUSES, label
+from matchmaker.need_view import eligibility_advice, proposal_view, proposals_by_need
+from reference.codes import COLLATERAL_KINDS, INDUSTRY_SECTIONS, NEED_PURPOSES, NEED_STATUSES, PROPOSAL_STATUSES, label
 from reference.ratios import derived_ratios
 
 bp = Blueprint("sme", __name__)
@@ -288,7 +289,12 @@ def profile_form(year: int):  # type: ignore[no-untyped-def]
 @bp.get("/needs")
 def needs():  # type: ignore[no-untyped-def]
     enterprise = enterprise_or_login()
-    return render_template("sme/needs.html", needs=list(reversed(enterprise.needs)))
+    needs = list(reversed(enterprise.needs))
+    grouped = proposals_by_need(session(), [need.id for need in needs])
+    proposals = {need_id: [proposal_view(p) for p in rows] for need_id, rows in grouped.items()}
+    advice = {need.id: eligibility_advice(session(), need) for need in needs if need.status == "open"}
+    session().commit()  # scores computed on the way
+    return render_template("sme/needs.html", needs=needs, proposals=proposals, advice=advice)
 
 
 @bp.route("/needs/new", methods=["GET", "POST"])
@@ -335,3 +341,8 @@ def need_purpose_filter(code: str) -> str:
 @bp.app_template_filter("need_status")
 def need_status_filter(code: str) -> str:
     return label(NEED_STATUSES, code, str(get_locale()))
+
+
+@bp.app_template_filter("proposal_status")
+def proposal_status_filter(code: str) -> str:
+    return label(PROPOSAL_STATUSES, code, str(get_locale()))

@@ -3,6 +3,6 @@ they appear in the OpenAPI document."""
 
 from flask_smorest import Blueprint
 
-from api.v1 import enterprises, needs, products, scoring
+from api.v1 import enterprises, matching, needs, products, scoring
 
-BLUEPRINTS: list[Blueprint] = [products.blp, enterprises.blp, needs.blp, scoring.blp]
+BLUEPRINTS: list[Blueprint] = [products.blp, enterprises.blp, needs.blp, scoring.blp, matching.blp]

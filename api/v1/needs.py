@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import abort
 from sqlalchemy import func, select
@@ -14,11 +15,57 @@ from enterprises.errors import EnterpriseError
 from enterprises.models import FinancingNeed
 from enterprises.schemas import NeedSchema
 from enterprises.service import create_need, own_need, withdraw_need
+from matchmaker.need_view import eligibility_advice, proposal_view, proposals_by_need
 
 blp = ApiBlueprint("needs", __name__, description="SMEs: financing needs")
 
 
-NeedListSchema = page_of(NeedSchema, "NeedList")
+class ProposalSchema(ma.Schema):
+    id = ma.fields.Integer()
+    round_id = ma.fields.Integer()
+    need_id = ma.fields.Integer()
+    product_id = ma.fields.Integer()
+    product_name = ma.fields.String()
+    product_type = ma.fields.String()
+    bank_id = ma.fields.Integer()
+    bank_name = ma.fields.String()
+    rank = ma.fields.Integer()
+    weight = ma.fields.Float()
+    status = ma.fields.String()
+    rate_min = ma.fields.Float(metadata={"description": "Expected annual rate range for this applicant (a guide)"})
+    rate_max = ma.fields.Float()
+    explanation = ma.fields.Dict(metadata={"description": "rules_passed, positive and negative factors (zh, en)"})
+    score = ma.fields.Dict(allow_none=True, metadata={"description": "The enterprise's score and reasons then"})
+    next_step = ma.fields.Dict()
+    created_at = ma.fields.DateTime()
+
+
+class AdviceSchema(ma.Schema):
+    eligible_products = ma.fields.Integer()
+    suggestions = ma.fields.List(ma.fields.Dict(), metadata={"description": "What would make the need eligible"})
+
+
+class NeedDetailSchema(NeedSchema):
+    proposals = ma.fields.List(ma.fields.Nested(ProposalSchema), dump_only=True)
+    advice = ma.fields.Nested(AdviceSchema, allow_none=True, dump_only=True)
+
+
+NeedListSchema = page_of(NeedDetailSchema, "NeedList")
+
+
+NEED_FIELDS = list(NeedSchema().fields)
+
+
+def with_proposals(needs: list[FinancingNeed]) -> list[dict[str, Any]]:
+    grouped = proposals_by_need(session(), [need.id for need in needs])
+    return [
+        {
+            **{name: getattr(need, name) for name in NEED_FIELDS},
+            "proposals": [proposal_view(p) for p in grouped[need.id]],
+            "advice": None,
+        }
+        for need in needs
+    ]
 
 
 def need_or_404(need_id: int) -> FinancingNeed:
@@ -43,7 +90,7 @@ class Needs(MethodView):
             .limit(args["per_page"])
             .offset((args["page"] - 1) * args["per_page"])
         )
-        return {"items": list(items), "total": total, **args}
+        return {"items": with_proposals(list(items)), "total": total, **args}
 
     @protected(blp, "sme")
     @blp.arguments(NeedSchema)
@@ -55,17 +102,23 @@ class Needs(MethodView):
         return need
 
 
-@blp.route("/<int:need_id>")
+@blp.route("/<int(max=2147483647):need_id>")
 class Need(MethodView):
     @protected(blp, "sme")
-    @blp.response(200, NeedSchema)
+    @blp.response(200, NeedDetailSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="Not one of the caller's needs")
-    def get(self, need_id: int) -> FinancingNeed:
-        """One of the caller's needs."""
-        return need_or_404(need_id)
+    def get(self, need_id: int) -> dict[str, Any]:
+        """One of the caller's needs with its proposals; an open need also says how many products accept it
+        now and, when none does, what would make it eligible."""
+        need = need_or_404(need_id)
+        [detail] = with_proposals([need])
+        if need.status == "open":
+            detail["advice"] = eligibility_advice(session(), need)
+            session().commit()  # the score it may have computed
+        return detail
 
 
-@blp.route("/<int:need_id>/withdraw")
+@blp.route("/<int(max=2147483647):need_id>/withdraw")
 class Withdraw(MethodView):
     @protected(blp, "sme")
     @blp.response(200, NeedSchema)

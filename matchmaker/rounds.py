@@ -1,0 +1,304 @@
+"""A matching round, from the database to stored proposals.
+
+open needs + active products ─▶ eligibility (candidate_edges) ─▶ weights ─▶ solver ─▶ proposals
+
+Only needs that are ``open`` take part: a need with pending proposals is ``matched`` and waits for the banks,
+so running a round again never duplicates a pending proposal (a unique index guards it too). Each product
+receives at most its review capacity per round, and the amounts proposed to it stay within its remaining
+quota times the overbooking factor. The round's candidate graph is written to a CSV file
+(``matchmaker.edges_csv``) so that anyone can re-solve it independently."""
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from db.base import utcnow
+from enterprises.models import Enterprise, FinancingNeed
+from matchmaker.candidates import candidate_edges
+from matchmaker.credit_scores import active_model, applicant_record
+from matchmaker.edges_csv import export_edges_csv
+from matchmaker.eligibility import Applicant, ProductTerms, check
+from matchmaker.instance import MatchingInstance
+from matchmaker.models import MatchingRound, Proposal, ScoringModel
+from matchmaker.solver import solve
+from matchmaker.weights import (
+    WeightPolicy,
+    applicant_columns,
+    edge_weights,
+    product_columns,
+    top_factors,
+    weight_factors,
+)
+from products.models import LoanProduct
+from scoring.features import columns_from_records, feature_columns
+from scoring.model import TrainedModel
+from scoring.scorecard import assess
+
+Progress = Callable[[str], None]
+
+
+class RoundInProgress(RuntimeError):
+    """Another round is running; only one runs at a time."""
+
+
+@dataclass(frozen=True)
+class RoundParams:
+    k: int = 3
+    overbooking: float = 1.0
+    policy: dict[str, float] = field(default_factory=dict)
+    dry_run: bool = False
+    on: date | None = None  # the round's date (products valid on it); today when None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.k <= 10:
+            raise ValueError("k must be between 1 and 10")
+        if not 1.0 <= self.overbooking <= 5.0:
+            raise ValueError("overbooking must be between 1.0 and 5.0")
+        WeightPolicy.from_dict(self.policy)  # raises PolicyError naming the bad field
+
+
+def start_round(session_factory: sessionmaker[Session], params: RoundParams, account_id: int | None) -> int:
+    """Record the round as running in its own committed transaction; RoundInProgress if one already runs."""
+    with session_factory() as session:
+        row = MatchingRound(
+            status="running",
+            params={**asdict(params), "on": (params.on or date.today()).isoformat()},
+            stats={},
+            started_by=account_id,
+        )
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError as error:
+            raise RoundInProgress("a matching round is already running") from error
+        return row.id
+
+
+def run_round(
+    session_factory: sessionmaker[Session],
+    params: RoundParams,
+    graph_dir: Path,
+    account_id: int | None = None,
+    progress: Progress | None = None,
+) -> MatchingRound:
+    """Run a whole round and return it (completed, dry_run or, after an error, failed)."""
+    round_id = start_round(session_factory, params, account_id)
+    try:
+        with session_factory() as session:
+            stats = _match(session, round_id, params, graph_dir, progress or (lambda stage: None))
+            row = session.get(MatchingRound, round_id)
+            assert row is not None
+            row.stats = stats
+            row.status = "dry_run" if params.dry_run else "completed"
+            row.finished_at = utcnow()
+            session.commit()
+            return row
+    except BaseException:
+        with session_factory() as session:
+            row = session.get(MatchingRound, round_id)
+            if row is not None:
+                row.status, row.finished_at = "failed", utcnow()
+                session.commit()
+        raise
+
+
+def _open_needs(session: Session) -> list[FinancingNeed]:
+    return list(
+        session.scalars(
+            select(FinancingNeed)
+            .where(FinancingNeed.status == "open")
+            .options(selectinload(FinancingNeed.enterprise).selectinload(Enterprise.profiles))
+            .order_by(FinancingNeed.id)
+        )
+    )
+
+
+def _active_products(session: Session, on: date) -> list[LoanProduct]:
+    products = session.scalars(
+        select(LoanProduct)
+        .where(LoanProduct.status == "active", LoanProduct.granted_total < LoanProduct.quota)
+        .options(selectinload(LoanProduct.bank))
+        .order_by(LoanProduct.id)
+    )
+    return [
+        p for p in products if (p.valid_from is None or p.valid_from <= on) and (p.valid_to is None or on <= p.valid_to)
+    ]
+
+
+def _match(session: Session, round_id: int, params: RoundParams, graph_dir: Path, progress: Progress) -> dict[str, Any]:
+    started = time.perf_counter()
+    on = params.on or date.today()
+    policy = WeightPolicy.from_dict(params.policy)
+    model_row, model = active_model(session)
+
+    progress("loading needs and products")
+    needs = _open_needs(session)
+    products = _active_products(session, on)
+
+    progress("scoring enterprises")
+    records = [applicant_record(need.enterprise, need, on) for need in needs]
+    scored = [i for i, record in enumerate(records) if record is not None]
+    pd = np.full(len(needs), np.nan)
+    if scored:
+        pd[scored] = model.predict_pd(feature_columns(columns_from_records([records[i] for i in scored])))
+    applicants = [
+        Applicant.from_rows(
+            need.enterprise,
+            need.enterprise.profiles[-1] if need.enterprise.profiles else None,
+            need,
+            None if np.isnan(pd[i]) else float(pd[i]),
+        )
+        for i, need in enumerate(needs)
+    ]
+    terms = [ProductTerms.from_product(product) for product in products]
+
+    progress("finding eligible pairs")
+    edge_need, edge_product = candidate_edges(terms, applicants, on)
+    weights = edge_weights(product_columns(terms), applicant_columns(applicants), edge_need, edge_product, policy)
+
+    progress("solving")
+    instance = MatchingInstance(
+        need_amount=np.array([need.amount for need in needs], dtype=np.int64),
+        product_bank=np.array([product.bank_id for product in products], dtype=np.int32),
+        product_capacity=np.array([product.review_capacity for product in products], dtype=np.int32),
+        product_quota=np.array([product.quota - product.granted_total for product in products], dtype=np.int64),
+        edge_need=edge_need,
+        edge_product=edge_product,
+        edge_weight=weights,
+        k=params.k,
+        overbooking=params.overbooking,
+    )
+    result = solve(instance)
+    graph_dir.mkdir(parents=True, exist_ok=True)
+    export_edges_csv(
+        instance,
+        graph_dir / f"round-{round_id}.csv",
+        np.array([need.id for need in needs], dtype=np.int64),
+        np.array([product.id for product in products], dtype=np.int64),
+    )
+
+    chosen = result.chosen
+    if not params.dry_run:
+        progress("writing proposals")
+        _write_proposals(
+            session, round_id, needs, products, terms, applicants, instance, chosen, policy, model_row, model, on
+        )
+    has_edge = np.zeros(len(needs), dtype=bool)
+    has_edge[edge_need] = True
+    return {
+        "needs": len(needs),
+        "products": len(products),
+        "edges": len(edge_need),
+        "proposals": len(chosen),
+        "needs_matched": len(np.unique(edge_need[chosen])),
+        "needs_without_eligible_product": int((~has_edge).sum()),
+        "needs_unscored": int(len(needs) - len(scored)),
+        "objective": result.objective,
+        "upper_bound": result.upper_bound,
+        "gap": result.gap,
+        "solver": result.solver,
+        "solver_iterations": result.iterations,
+        "solver_seconds": result.seconds,
+        "model_version": model_row.version,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+# Where in the product's rate range an applicant of each grade can expect to land (share of the range from
+# rate_min): safer applicants get the lower part. A guide for the SME, not an offer.
+EXPECTED_RATE_POSITION = {"A": (0.0, 0.4), "B": (0.1, 0.5), "C": (0.3, 0.7), "D": (0.5, 0.9), "E": (0.6, 1.0)}
+
+
+def expected_rates(product: LoanProduct, grade: str | None) -> tuple[float, float]:
+    low, high = EXPECTED_RATE_POSITION.get(grade or "", (0.0, 1.0))
+    spread = product.rate_max - product.rate_min
+    return round(product.rate_min + low * spread, 2), round(product.rate_min + high * spread, 2)
+
+
+def _write_proposals(
+    session: Session,
+    round_id: int,
+    needs: list[FinancingNeed],
+    products: list[LoanProduct],
+    terms: list[ProductTerms],
+    applicants: list[Applicant],
+    instance: MatchingInstance,
+    chosen: np.ndarray,
+    policy: WeightPolicy,
+    model_row: ScoringModel,
+    model: TrainedModel,
+    on: date,
+) -> None:
+    """One proposal per chosen edge, ranked per need by weight, each with its explanation and the
+    enterprise's score and reasons; the needs that got proposals become ``matched``."""
+    scores: dict[int, dict[str, Any] | None] = {}
+    by_need: dict[int, list[int]] = {}
+    for edge in chosen.tolist():
+        by_need.setdefault(int(instance.edge_need[edge]), []).append(edge)
+    for i, edges in by_need.items():
+        need, applicant = needs[i], applicants[i]
+        if need.enterprise_id not in scores:
+            scores[need.enterprise_id] = _score_snapshot(need, model_row, model, on)
+        score = scores[need.enterprise_id]
+        ranked = sorted(edges, key=lambda e: -instance.edge_weight[e])
+        for rank, edge in enumerate(ranked, start=1):
+            j = int(instance.edge_product[edge])
+            product, product_terms = products[j], terms[j]
+            rate_min, rate_max = expected_rates(product, score["grade"] if score else None)
+            factors = top_factors(weight_factors(product_terms, applicant, policy))
+            rules = check(product_terms, applicant, on).results
+            session.add(
+                Proposal(
+                    round_id=round_id,
+                    need_id=need.id,
+                    product_id=product.id,
+                    bank_id=product.bank_id,
+                    rank=rank,
+                    weight=float(instance.edge_weight[edge]),
+                    rate_min=rate_min,
+                    rate_max=rate_max,
+                    status="pending",
+                    explanation={
+                        "rules_passed": [{"rule": r.rule, "zh": r.zh, "en": r.en} for r in rules],
+                        "positive": [_factor(f) for f in factors["positive"]],
+                        "negative": [_factor(f) for f in factors["negative"]],
+                    },
+                    score=score,
+                )
+            )
+        need.status = "matched"
+    session.flush()
+
+
+def _factor(factor: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "factor": factor["factor"],
+        "contribution": round(factor["contribution"], 4),
+        "zh": factor["zh"],
+        "en": factor["en"],
+    }
+
+
+def _score_snapshot(
+    need: FinancingNeed, model_row: ScoringModel, model: TrainedModel, on: date
+) -> dict[str, Any] | None:
+    """The enterprise's score at proposal time, with its reasons (None without a profile)."""
+    record = applicant_record(need.enterprise, need, on)
+    if record is None:
+        return None
+    result = assess(model, record)
+    return {
+        "model_version": model_row.version,
+        "pd": result.pd,
+        "score": result.score,
+        "grade": result.grade,
+        "reasons": [{"feature": r.feature, "points": r.points, "zh": r.zh, "en": r.en} for r in result.reasons],
+    }
