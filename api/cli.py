@@ -17,8 +17,9 @@ from accounts.tokens import create_account, issue_token, revoke
 from db import migrate
 from db.base import utcnow
 from enterprises.models import Enterprise
-from matchmaker.credit_scores import ModelRegistryError, ScoringUnavailable, activate, register_model
+from matchmaker.credit_scores import ModelRegistryError, ScoringUnavailable, activate, active_model, register_model
 from matchmaker.models import ScoringModel
+from matchmaker.monitoring import format_report, monitor
 from matchmaker.rounds import RoundInProgress, RoundParams, run_round
 from products.models import Bank
 from scoring.artefacts import ArtefactError
@@ -277,6 +278,19 @@ def scoring_activate(version: str) -> None:
     except (ModelRegistryError, ScoringUnavailable) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"active model: {version}")
+
+
+@scoring_group.command("monitor")
+def scoring_monitor() -> None:
+    """Population stability (training to current applicants) and approval-rate ratios by size class and region."""
+    try:
+        with _session() as session:
+            row, model = active_model(session)
+            report = monitor(session, row, model)
+    except ScoringUnavailable as error:
+        raise click.ClickException(str(error)) from error
+    for line in format_report(report):
+        click.echo(line)
 
 
 @scoring_group.command("list")

@@ -43,7 +43,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from scoring import artefacts, metrics
+from scoring import artefacts, metrics, monitoring
 from scoring.additive import AdditiveTables
 from scoring.linear import MonotoneLogistic, fit_logistic
 from scoring.model import TrainedModel, encode, is_missing
@@ -371,7 +371,8 @@ def train_from_csv(
     path: Path, target: str, bad_value: Any, out_dir: Path, spec_path: Path | None = None, folds: int = 5
 ) -> dict[str, Any]:
     """Cross-validate, train and save a model from a CSV file. ``out_dir`` (new or empty) receives the artefact
-    (model.joblib, metadata.json), report.json and calibration.png. Paths must be trusted (operator input)."""
+    (model.joblib, metadata.json), report.json, calibration.png and reference.json. Paths must be trusted
+    (operator input)."""
     artefacts.ensure_new(Path(out_dir))
     spec = Spec.load(spec_path) if spec_path else Spec()
     source = {"file": Path(path).name, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
@@ -387,11 +388,13 @@ def train_and_save(
     source: Mapping[str, Any] | None = None,
     folds: int = 5,
 ) -> dict[str, Any]:
-    """Cross-validate and train on columns, then save the artefact, report.json and calibration.png into
-    ``out_dir`` (new or empty). ``source`` describes where the data came from (file and hash, or generator)."""
+    """Cross-validate and train on columns, then save the artefact, report.json, calibration.png and
+    reference.json (the training population's distribution, for ``scoring.monitoring``) into ``out_dir`` (new or
+    empty). ``source`` describes where the data came from (file and hash, or generator)."""
     artefacts.ensure_new(Path(out_dir))
     settings = Settings()
-    prepared = prepare(as_columns(data), target, bad_value, spec or Spec(), settings)
+    columns = as_columns(data)
+    prepared = prepare(columns, target, bad_value, spec or Spec(), settings)
     cv = cross_validated(prepared, settings, folds)
     model = fit(prepared, settings)
     report = {
@@ -415,5 +418,23 @@ def train_and_save(
     png = metrics.plot_png(
         prepared.y, {"model": cv["model"]["oof"], "logistic baseline": cv["logistic_baseline"]["oof"]}
     )
-    metadata = artefacts.save(model, out_dir, cv["model"]["mean"], report=report, files={"calibration.png": png})
+    reference = monitoring.reference_distribution(
+        _trained_columns(columns, target, prepared), cv["model"]["oof"], prepared.levels
+    )
+    files = {"calibration.png": png, monitoring.REFERENCE_FILE: _json_bytes(reference)}
+    metadata = artefacts.save(model, out_dir, cv["model"]["mean"], report=report, files=files)
     return {**report, "model_version": metadata["version"]}
+
+
+def _trained_columns(data: Mapping[str, Any], target: str, prepared: Prepared) -> dict[str, Any]:
+    """The model's columns on the rows trained on (those with a target, as in ``prepare``): numbers as encoded,
+    categories as their raw values, so that the reference distribution names the levels."""
+    keep = [not is_missing(v) for v in data[target]]
+    return {
+        name: [v for v, k in zip(data[name], keep, strict=True) if k] if name in prepared.levels else prepared.x[:, j]
+        for j, name in enumerate(prepared.columns)
+    }
+
+
+def _json_bytes(data: Mapping[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
