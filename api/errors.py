@@ -4,6 +4,8 @@ Nothing ever answers with a traceback."""
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
@@ -36,8 +38,20 @@ def handle_http_exception(error: HTTPException) -> Response | tuple[object, int]
         response.status_code = error.code or 500
         response.headers.update(headers)
         return response
-    html = render_template("error.html", code=error.code, message=payload["message"])
+    html = render_template("error.html", code=error.code, message=page_message(error))
     return Response(html, status=error.code or 500, headers=headers)
+
+
+def page_message(error: HTTPException) -> str | None:
+    """The line under an error page's heading, in the page's language. Werkzeug's default descriptions are
+    English, so pages show only what this app says itself (page code passes translated descriptions)."""
+    if error.description and error.description != type(error).description and not isinstance(error, CSRFError):
+        return error.description
+    if isinstance(error, CSRFError):
+        return _("This form has expired or did not come from this site. Reload the page and send it again.")
+    if isinstance(error, RequestEntityTooLarge):
+        return _("The upload is larger than the limit.")
+    return None
 
 
 def handle_unexpected(error: Exception) -> Response | tuple[object, int]:

@@ -7,13 +7,22 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from enterprises.uscc import InvalidCreditCode, validate_uscc
-from reference.codes import COLLATERAL_KINDS, FIGURE_SOURCES, NEED_PURPOSES, NEED_STATUSES, codes, is_industry_code
+from reference.codes import COLLATERAL_KINDS, FIGURE_SOURCES, NEED_PURPOSES, NEED_STATUSES, codes
+from reference.fields import WholeNumber
 
 MAX_YUAN = 10**13  # revenue, assets and the like above 10 万亿 yuan are typing errors
 MIN_NEED, MAX_NEED = 1_000, 10**10
 MAX_TERM_MONTHS = 360
 MAX_RATE = 36.0
-PHONE = r"^(\+?86[- ]?)?(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?)$"
+REGION = r"^(?:[0-9]{6}|[\u4e00-\u9fffA-Za-z0-9·（）()\- ]{2,100})$"
+# ASCII digits only: Python's \d also matches other scripts' digits (Arabic-Indic ٠, Devanagari ०, ...).
+PHONE = r"^(\+?86[- ]?)?(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}(-[0-9]{1,6})?)$"
+# The credit code's alphabet (0-9 and A-Y without I, O, S, V, Z) and layout (positions 3-8 the division
+# code), documented as the OpenAPI pattern so that generated and hand-written clients send plausible codes;
+# the check character is verified by enterprises.uscc.
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+# A GB/T 4754-2017 section letter and up to four digits (大类 2, 中类 3, 小类 4); ASCII digits only.
+INDUSTRY_PATTERN = r"^[A-T][0-9]{0,4}$"
 PROFILE_COLLATERAL = [code for code in codes(COLLATERAL_KINDS) if code not in ("none", "government_guarantee")]
 
 
@@ -26,14 +35,6 @@ class CreditCode(fields.String):
             return validate_uscc(text)
         except InvalidCreditCode as error:
             raise ValidationError(str(error)) from error
-
-
-def _industry(value: str) -> None:
-    if not is_industry_code(value):
-        raise ValidationError(
-            "不是有效的国民经济行业代码（门类字母A–T，可加数字，如C、C39） / "
-            "not a GB/T 4754-2017 industry code (a section letter A–T, optionally digits: C, C39)"
-        )
 
 
 def _not_in_future(value: date) -> None:
@@ -53,14 +54,34 @@ class EnterpriseSchema(Schema):
         unknown = RAISE
         ordered = True
 
-    id = fields.Integer(dump_only=True)
-    uscc = CreditCode(required=True)
+    id = WholeNumber(dump_only=True)
+    uscc = CreditCode(
+        required=True,
+        metadata={
+            "pattern": USCC_PATTERN,
+            "description": "统一社会信用代码; spaces are removed, full-width characters folded and letters "
+            "upper-cased before the check",
+        },
+    )
     name = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    industry = fields.String(required=True, validate=_industry)
-    region = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    industry = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            INDUSTRY_PATTERN,
+            error="不是有效的国民经济行业代码（门类字母A–T，可加至多4位数字，如C、C39） / "
+            "not a GB/T 4754-2017 industry code (a section letter A–T, optionally up to 4 digits: C, C39)",
+        ),
+    )
+    region = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=2, max=100),
+            validate.Regexp(REGION, error="请填写行政区划名称或6位代码 / a division name or its 6-digit code"),
+        ],
+    )
     founded_on = fields.Date(required=True, validate=[_not_in_future, validate.Range(min=date(1900, 1, 1))])
-    employees = fields.Integer(required=True, validate=validate.Range(min=0, max=1_000_000))
-    registered_capital = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_YUAN))
+    employees = WholeNumber(required=True, validate=validate.Range(min=0, max=1_000_000))
+    registered_capital = WholeNumber(required=True, validate=validate.Range(min=0, max=MAX_YUAN))
     contact_person = fields.String(required=True, validate=validate.Length(min=1, max=100))
     phone = fields.String(
         required=True, validate=validate.Regexp(PHONE, error="不是有效的手机或座机号码 / not a Chinese phone number")
@@ -92,23 +113,23 @@ class ProfileSchema(Schema):
         unknown = RAISE
         ordered = True
 
-    fiscal_year = fields.Integer(dump_only=True)
-    annual_revenue = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_YUAN))
-    net_profit = fields.Integer(required=True, validate=validate.Range(min=-MAX_YUAN, max=MAX_YUAN))
-    total_assets = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_YUAN))
-    total_liabilities = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_YUAN))
-    taxes_paid = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_YUAN))
-    monthly_settlement_flow = fields.Integer(
+    fiscal_year = WholeNumber(dump_only=True)
+    annual_revenue = WholeNumber(required=True, validate=validate.Range(min=0, max=MAX_YUAN))
+    net_profit = WholeNumber(required=True, validate=validate.Range(min=-MAX_YUAN, max=MAX_YUAN))
+    total_assets = WholeNumber(required=True, validate=validate.Range(min=0, max=MAX_YUAN))
+    total_liabilities = WholeNumber(required=True, validate=validate.Range(min=0, max=MAX_YUAN))
+    taxes_paid = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_YUAN))
+    monthly_settlement_flow = WholeNumber(
         load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_YUAN)
     )
-    outstanding_loans = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_YUAN))
-    overdue_events_24m = fields.Integer(load_default=0, validate=validate.Range(min=0, max=1000))
-    patents = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100_000))
-    trademarks = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100_000))
-    receivables = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_YUAN))
+    outstanding_loans = WholeNumber(load_default=0, validate=validate.Range(min=0, max=MAX_YUAN))
+    overdue_events_24m = WholeNumber(load_default=0, validate=validate.Range(min=0, max=1000))
+    patents = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100_000))
+    trademarks = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100_000))
+    receivables = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_YUAN))
     main_debtor = fields.String(load_default="", validate=validate.Length(max=200))
     collateral_available = fields.List(fields.String(validate=validate.OneOf(PROFILE_COLLATERAL)), load_default=list)
-    social_insurance_headcount = fields.Integer(
+    social_insurance_headcount = WholeNumber(
         load_default=None, allow_none=True, validate=validate.Range(min=0, max=1_000_000)
     )
     audited = fields.Boolean(load_default=False)
@@ -142,10 +163,10 @@ class NeedSchema(Schema):
         unknown = RAISE
         ordered = True
 
-    id = fields.Integer(dump_only=True)
-    amount = fields.Integer(required=True, validate=validate.Range(min=MIN_NEED, max=MAX_NEED))
+    id = WholeNumber(dump_only=True)
+    amount = WholeNumber(required=True, validate=validate.Range(min=MIN_NEED, max=MAX_NEED))
     purpose = fields.String(required=True, validate=validate.OneOf(codes(NEED_PURPOSES)))
-    term_months = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_TERM_MONTHS))
+    term_months = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_TERM_MONTHS))
     needed_by = fields.Date(required=True, validate=_not_in_past)
     collateral_offered = fields.List(fields.String(validate=validate.OneOf(codes(COLLATERAL_KINDS))), load_default=list)
     max_rate = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_RATE))

@@ -27,13 +27,12 @@ def register(session: Session, data: dict[str, Any]) -> tuple[Enterprise, Accoun
     refresh_size_class(enterprise)
     account = Account(name=enterprise.name, role=Role.SME.value, password_hash=hash_password(password))
     try:
-        with session.begin_nested():
-            session.add(enterprise)
-            session.flush()
-            account.enterprise_id = enterprise.id
-            session.add(account)
-            session.flush()
-    except IntegrityError as error:  # a concurrent registration of the same code won the race
+        session.add(enterprise)
+        session.flush()
+        account.enterprise_id = enterprise.id
+        session.add(account)
+        session.flush()
+    except IntegrityError as error:  # a concurrent registration won the race; the caller must roll back
         raise EnterpriseError("already registered", {"uscc": [_ALREADY_REGISTERED]}, status=409) from error
     return enterprise, account
 

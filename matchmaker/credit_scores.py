@@ -16,6 +16,7 @@ from db.base import utcnow
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
 from matchmaker.models import EnterpriseScore, ScoringModel
 from scoring import artefacts
+from scoring.features import PROFILE_FIELDS
 from scoring.model import TrainedModel
 from scoring.platform import is_platform_model
 from scoring.scorecard import GRADE_BANDS, Change, assess, what_would_change
@@ -92,7 +93,7 @@ def applicant_record(
     previous = next((p for p in enterprise.profiles if p.fiscal_year == profile.fiscal_year - 1), None)
     today = today or date.today()
     return {
-        **{name: getattr(profile, name) for name in _PROFILE_INPUTS},
+        **{name: getattr(profile, name) for name in PROFILE_FIELDS},
         "years_in_business": (today - enterprise.founded_on).days / 365.25,
         "employees": enterprise.employees,
         "first_time_borrower": enterprise.first_time_borrower,
@@ -100,24 +101,6 @@ def applicant_record(
         "industry": enterprise.industry,
         "guarantee_available": need.guarantee_available if need is not None else None,
     }
-
-
-_PROFILE_INPUTS = (
-    "annual_revenue",
-    "net_profit",
-    "total_assets",
-    "total_liabilities",
-    "taxes_paid",
-    "monthly_settlement_flow",
-    "outstanding_loans",
-    "overdue_events_24m",
-    "patents",
-    "trademarks",
-    "receivables",
-    "collateral_available",
-    "social_insurance_headcount",
-    "audited",
-)
 
 
 def current_score(session: Session, enterprise: Enterprise) -> EnterpriseScore | None:

@@ -20,6 +20,7 @@ from reference.codes import (
     codes,
     is_industry_code,
 )
+from reference.fields import WholeNumber
 
 MAX_AMOUNT = 10**11  # 1,000 亿元: larger than any single SME loan
 MAX_QUOTA = 10**13
@@ -43,7 +44,7 @@ class ProductSchema(Schema):
         unknown = RAISE
         ordered = True
 
-    id = fields.Integer(dump_only=True)
+    id = WholeNumber(dump_only=True)
     code = fields.String(
         required=True,
         validate=[
@@ -51,25 +52,25 @@ class ProductSchema(Schema):
             validate.Regexp(r"^[A-Za-z0-9_.\-]+$", error="letters, digits, _ . - only"),
         ],
     )
-    bank_id = fields.Integer(dump_only=True)
+    bank_id = WholeNumber(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     type = fields.String(required=True, validate=validate.OneOf(codes(PRODUCT_TYPES)))
     description = fields.String(load_default="", validate=validate.Length(max=5000))
-    amount_min = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
-    amount_max = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
-    term_min_months = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_TERM_MONTHS))
-    term_max_months = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_TERM_MONTHS))
+    amount_min = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
+    amount_max = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_AMOUNT))
+    term_min_months = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_TERM_MONTHS))
+    term_max_months = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_TERM_MONTHS))
     rate_min = fields.Float(required=True, validate=validate.Range(min=0, max=MAX_RATE))
     rate_max = fields.Float(required=True, validate=validate.Range(min=0, max=MAX_RATE))
     collateral = fields.List(
         fields.String(validate=validate.OneOf(codes(COLLATERAL_KINDS))),
         load_default=lambda: ["none"],
     )
-    quota = fields.Integer(required=True, validate=validate.Range(min=0, max=MAX_QUOTA))
-    granted_total = fields.Integer(dump_only=True)
-    review_capacity = fields.Integer(load_default=100, validate=validate.Range(min=0, max=1_000_000))
+    quota = WholeNumber(required=True, validate=validate.Range(min=0, max=MAX_QUOTA))
+    granted_total = WholeNumber(dump_only=True)
+    review_capacity = WholeNumber(load_default=100, validate=validate.Range(min=0, max=1_000_000))
     min_years_in_business = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
-    min_annual_revenue = fields.Integer(
+    min_annual_revenue = WholeNumber(
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=0, max=MAX_QUOTA),
@@ -82,7 +83,7 @@ class ProductSchema(Schema):
     size_classes = fields.List(fields.String(validate=validate.OneOf(codes(SIZE_CLASSES))), load_default=list)
     requires_settlement_account = fields.Boolean(load_default=False, truthy=TRUTHY, falsy=FALSY)
     first_loan_friendly = fields.Boolean(load_default=False, truthy=TRUTHY, falsy=FALSY)
-    approval_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=365))
+    approval_days = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(min=0, max=365))
     online_only = fields.Boolean(load_default=False, truthy=TRUTHY, falsy=FALSY)
     supports_renewal = fields.Boolean(load_default=False, truthy=TRUTHY, falsy=FALSY)
     risk_compensation_eligible = fields.Boolean(load_default=False, truthy=TRUTHY, falsy=FALSY)

@@ -25,11 +25,10 @@ def create_product(session: Session, bank_id: int, data: dict[str, Any]) -> Loan
             f"product code {data['code']!r} already exists", {"code": ["already used by another of your products"]}
         )
     product = LoanProduct(bank_id=bank_id, granted_total=0, **data)
+    session.add(product)
     try:
-        with session.begin_nested():  # a concurrent upload of the same new code loses here, not with a 500
-            session.add(product)
-            session.flush()
-    except IntegrityError as error:
+        session.flush()
+    except IntegrityError as error:  # a concurrent writer took the code first; the caller must roll back
         raise DuplicateCode(
             f"product code {data['code']!r} already exists", {"code": ["already used by another of your products"]}
         ) from error

@@ -48,7 +48,7 @@ class CatalogueForm:
             ),
         )
         page = args.get("page", "1")
-        form.page = int(page) if page.isdigit() and 1 <= int(page) <= MAX_PAGE else 1
+        form.page = int(page) if page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_PAGE else 1
         return form
 
     def _text(self) -> str | None:
@@ -116,7 +116,7 @@ def products() -> tuple[str, int]:
     return html, 422 if form.errors else 200
 
 
-@bp.get("/products/<int:product_id>")
+@bp.get("/products/<int(max=2147483647):product_id>")
 def product(product_id: int) -> str:
     item = get_product(session(), product_id, viewer_bank_id=_viewer_bank_id())
     if item is None:

@@ -16,9 +16,10 @@ from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import MultiDict
 
-from api.formatting import YUAN_PER_WAN, wan
+from api.formatting import MAX_YUAN, YUAN_PER_WAN, wan
 from reference.codes import Code
 
+MAX_WAN = Decimal(MAX_YUAN) / YUAN_PER_WAN
 LIST_SEPARATORS = re.compile(r"[,，、;；]")
 
 
@@ -46,6 +47,8 @@ def parse_amount_wan(text: str, signed: bool = False) -> int:
         raise ValueError(_("Enter an amount in 10,000 yuan, for example 50 or 50.5.")) from error
     if not amount.is_finite() or (amount < 0 and not signed):
         raise ValueError(_("Enter an amount in 10,000 yuan, for example 50 or 50.5."))
+    if abs(amount) > MAX_WAN:
+        raise ValueError(_("This amount is too large."))
     yuan = amount * YUAN_PER_WAN
     if yuan != yuan.to_integral_value():
         raise ValueError(_("At most four decimals (one yuan)."))
@@ -149,6 +152,7 @@ def _number(text: str, kind: str) -> str:
 _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Missing data for required field\.$|^Field may not be null\.$"), lambda m, k: _("Required.")),
     (re.compile(r"^Not a valid (integer|number)\.$"), lambda m, k: _("Enter a number.")),
+    (re.compile(r"^Not a whole number\.$"), lambda m, k: _("Enter a whole number.")),
     (re.compile(r"^Not a valid date\.$"), lambda m, k: _("Enter a date such as 2026-12-31.")),
     (re.compile(r"^Not a valid email address\.$"), lambda m, k: _("Enter an email address such as name@example.cn.")),
     (

@@ -72,7 +72,7 @@ def index(account: Account) -> tuple[str, int]:
     return _page(account)
 
 
-@bp.post("/products/<int:product_id>/<any(pause, activate, withdraw):action>")
+@bp.post("/products/<int(max=2147483647):product_id>/<any(pause, activate, withdraw):action>")
 @bank_account_required
 def change_status(account: Account, product_id: int, action: str) -> Any:
     product = _own_product(account, product_id)

@@ -267,7 +267,7 @@ def _figures(profile: FinancialProfile) -> dict[str, Any]:
     return {spec.name: getattr(profile, spec.name) for spec in PROFILE_FIELDS}
 
 
-@bp.route("/enterprise/profiles/<int:year>", methods=["GET", "POST"])
+@bp.route("/enterprise/profiles/<int(max=9999):year>", methods=["GET", "POST"])
 def profile_form(year: int):  # type: ignore[no-untyped-def]
     enterprise = enterprise_or_login()
     if not 2000 <= year <= date.today().year:
@@ -311,7 +311,7 @@ def new_need():  # type: ignore[no-untyped-def]
     return redirect(url_for("sme.needs"))
 
 
-@bp.post("/needs/<int:need_id>/withdraw")
+@bp.post("/needs/<int(max=2147483647):need_id>/withdraw")
 def withdraw(need_id: int):  # type: ignore[no-untyped-def]
     enterprise = enterprise_or_login()
     need = own_need(session(), enterprise.id, need_id)

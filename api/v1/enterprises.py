@@ -32,6 +32,7 @@ class RegisteredSchema(ma.Schema):
     token = ma.fields.String(metadata={"description": "Bearer token for this SME; shown once"})
 
 
+FIRST_FISCAL_YEAR = 2000
 ProfileListSchema = page_of(ProfileSchema, "ProfileList")
 
 
@@ -97,7 +98,8 @@ class Profiles(MethodView):
         return {"items": profiles, "total": len(profiles), "page": 1, "per_page": max(len(profiles), 1)}
 
 
-@blp.route("/me/profiles/<int:fiscal_year>")
+# The route's minimum documents the first year (OpenAPI "minimum"); the last one is this year, checked in the view.
+@blp.route(f"/me/profiles/<int(min={FIRST_FISCAL_YEAR}):fiscal_year>")
 class Profile(MethodView):
     @protected(blp, "sme")
     @blp.arguments(ProfileSchema)
@@ -106,8 +108,8 @@ class Profile(MethodView):
     @blp.alt_response(404, response="DEFAULT_ERROR", description="Fiscal year out of range")
     def put(self, data: dict[str, Any], fiscal_year: int) -> tuple[dict[str, Any], int]:
         """Create or replace one fiscal year's profile; the other years are kept."""
-        if not 2000 <= fiscal_year <= date.today().year:
-            abort(404, message=f"fiscal year must be between 2000 and {date.today().year}")
+        if fiscal_year > date.today().year:
+            abort(404, message=f"fiscal year must be between {FIRST_FISCAL_YEAR} and {date.today().year}")
         profile, created = save_profile(session(), own_enterprise(), fiscal_year, data)
         session().commit()
         return profile_out(profile), 201 if created else 200

@@ -1,5 +1,6 @@
 """Scores in the service: an SME's own score with reasons, stored and recomputed; the model list."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -7,7 +8,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from matchmaker.credit_scores import activate, register_model
 from matchmaker.models import EnterpriseScore
+from scoring.platform import train_synthetic_model
 from tests.api.test_enterprises_api import PROFILE, register
 from tests.conftest import auth
 
@@ -124,3 +127,19 @@ def test_other_roles_cannot_list_models(client: FlaskClient, make_token: Any, ro
 @pytest.mark.parametrize("role", ["bank", "regulator", "admin"])
 def test_only_the_sme_itself_reads_its_score(client: FlaskClient, make_token: Any, role: str) -> None:
     assert client.get("/api/v1/enterprises/me/score", headers=auth(make_token(role))).status_code == 403
+
+
+def test_activating_another_model_recomputes_the_score(
+    client: FlaskClient, db_session: Session, active_model: str, synthetic_model_dir: Path, tmp_path: Path
+) -> None:
+    _, headers = register(client)
+    client.put("/api/v1/enterprises/me/profiles/2025", json=PROFILE, headers=headers)
+    first = score(client, headers)
+    second_dir = tmp_path / "second"
+    train_synthetic_model(3_000, seed=99, out_dir=second_dir, folds=2)
+    version = activate(db_session, register_model(db_session, second_dir).version).version
+    db_session.commit()
+    again = score(client, headers)
+    assert again["model_version"] == version != first["model_version"]
+    versions = db_session.scalars(select(EnterpriseScore.model_version).order_by(EnterpriseScore.id)).all()
+    assert versions == [first["model_version"], version]

@@ -28,12 +28,13 @@ def test_a_code_taken_by_a_concurrent_writer_is_a_duplicate_not_a_crash(
 ) -> None:
     bank = Bank(code="B1", name="某银行")
     db_session.add(bank)
-    db_session.flush()
+    db_session.commit()
     first = service.create_product(db_session, bank.id, ProductSchema().load(BODY))
+    db_session.commit()
     # A concurrent writer checked for the code before this one was written: its look-up saw nothing.
     monkeypatch.setattr(service, "find_by_code", lambda *args: None)
     with pytest.raises(DuplicateCode):
         service.create_product(db_session, bank.id, ProductSchema().load(BODY))
-    db_session.commit()  # the outer transaction survives the refused insert
+    db_session.rollback()
     assert db_session.scalars(select(LoanProduct.id)).all() == [first.id]
     assert db_session.scalar(select(func.count()).select_from(LoanProduct)) == 1
