@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -29,18 +29,11 @@ from matchmaker.eligibility import Applicant, ProductTerms, check
 from matchmaker.instance import MatchingInstance
 from matchmaker.models import MatchingRound, Proposal, ScoringModel
 from matchmaker.solver import solve
-from matchmaker.weights import (
-    WeightPolicy,
-    applicant_columns,
-    edge_weights,
-    product_columns,
-    top_factors,
-    weight_factors,
-)
+from matchmaker.weights import WeightPolicy, applicant_columns, edge_factors, edge_weights, product_columns, top_factors
 from products.models import LoanProduct
 from scoring.features import columns_from_records, feature_columns
 from scoring.model import TrainedModel
-from scoring.scorecard import assess
+from scoring.scorecard import assess_many
 
 Progress = Callable[[str], None]
 
@@ -189,7 +182,19 @@ def _match(session: Session, round_id: int, params: RoundParams, graph_dir: Path
     if not params.dry_run:
         progress("writing proposals")
         _write_proposals(
-            session, round_id, needs, products, terms, applicants, instance, chosen, policy, model_row, model, on
+            session,
+            round_id,
+            needs,
+            products,
+            terms,
+            applicants,
+            records,
+            instance,
+            chosen,
+            policy,
+            model_row,
+            model,
+            on,
         )
     has_edge = np.zeros(len(needs), dtype=bool)
     has_edge[edge_need] = True
@@ -230,6 +235,7 @@ def _write_proposals(
     products: list[LoanProduct],
     terms: list[ProductTerms],
     applicants: list[Applicant],
+    records: list[dict[str, Any] | None],
     instance: MatchingInstance,
     chosen: np.ndarray,
     policy: WeightPolicy,
@@ -238,44 +244,72 @@ def _write_proposals(
     on: date,
 ) -> None:
     """One proposal per chosen edge, ranked per need by weight, each with its explanation and the
-    enterprise's score and reasons; the needs that got proposals become ``matched``."""
-    scores: dict[int, dict[str, Any] | None] = {}
+    enterprise's score and reasons; the needs that got proposals become ``matched``.
+
+    Written for speed at 10,000s of proposals (bench/round_db.py): the weight factors and the scores with
+    their reasons are computed in batches, and the rows go in with one Core INSERT rather than as ORM objects.
+    """
     by_need: dict[int, list[int]] = {}
     for edge in chosen.tolist():
         by_need.setdefault(int(instance.edge_need[edge]), []).append(edge)
-    for i, edges in by_need.items():
-        need, applicant = needs[i], applicants[i]
-        if need.enterprise_id not in scores:
-            scores[need.enterprise_id] = _score_snapshot(need, model_row, model, on)
+    # The score of an enterprise is taken from the record of its first proposed need (its records differ
+    # only in the need's guarantee).
+    first_need: dict[int, int] = {}
+    for i in by_need:
+        first_need.setdefault(needs[i].enterprise_id, i)
+    snapshots = _score_snapshots([records[i] for i in first_need.values()], model_row, model)
+    scores = dict(zip(first_need, snapshots, strict=True))
+    ordered = [edge for edges in by_need.values() for edge in sorted(edges, key=lambda e: -instance.edge_weight[e])]
+    edge_need, edge_product = (instance.edge_need[ordered].tolist(), instance.edge_product[ordered].tolist())
+    factors = edge_factors([terms[j] for j in edge_product], [applicants[i] for i in edge_need], policy)
+    rows: list[dict[str, Any]] = []
+    rank, previous = 0, -1
+    for edge, i, j, edge_factor in zip(ordered, edge_need, edge_product, factors, strict=True):
+        rank = rank + 1 if i == previous else 1
+        previous = i
+        need, product = needs[i], products[j]
         score = scores[need.enterprise_id]
-        ranked = sorted(edges, key=lambda e: -instance.edge_weight[e])
-        for rank, edge in enumerate(ranked, start=1):
-            j = int(instance.edge_product[edge])
-            product, product_terms = products[j], terms[j]
-            rate_min, rate_max = expected_rates(product, score["grade"] if score else None)
-            factors = top_factors(weight_factors(product_terms, applicant, policy))
-            rules = check(product_terms, applicant, on).results
-            session.add(
-                Proposal(
-                    round_id=round_id,
-                    need_id=need.id,
-                    product_id=product.id,
-                    bank_id=product.bank_id,
-                    rank=rank,
-                    weight=float(instance.edge_weight[edge]),
-                    rate_min=rate_min,
-                    rate_max=rate_max,
-                    status="pending",
-                    explanation={
-                        "rules_passed": [{"rule": r.rule, "zh": r.zh, "en": r.en} for r in rules],
-                        "positive": [_factor(f) for f in factors["positive"]],
-                        "negative": [_factor(f) for f in factors["negative"]],
-                    },
-                    score=score,
-                )
-            )
-        need.status = "matched"
+        rate_min, rate_max = expected_rates(product, score["grade"] if score else None)
+        top = top_factors(edge_factor)
+        rules = check(terms[j], applicants[i], on).results
+        rows.append(
+            {
+                "round_id": round_id,
+                "need_id": need.id,
+                "product_id": product.id,
+                "bank_id": product.bank_id,
+                "rank": rank,
+                "weight": float(instance.edge_weight[edge]),
+                "rate_min": rate_min,
+                "rate_max": rate_max,
+                "status": "pending",
+                "explanation": {
+                    "rules_passed": [{"rule": r.rule, "zh": r.zh, "en": r.en} for r in rules],
+                    "positive": [_factor(f) for f in top["positive"]],
+                    "negative": [_factor(f) for f in top["negative"]],
+                },
+                "score": score,
+            }
+        )
+    if rows:
+        session.execute(insert(Proposal), rows)
+    # The loaded needs are not synchronised (matching them against the criterion costs more than the
+    # update): the round's session only reads them before this point.
+    matched = [needs[i].id for i in by_need]
+    for start in range(0, len(matched), _IN_CHUNK):
+        session.execute(
+            update(FinancingNeed)
+            .where(FinancingNeed.id.in_(matched[start : start + _IN_CHUNK]))
+            .values(status="matched")
+            .execution_options(synchronize_session=False)
+        )
     session.flush()
+
+
+# Ids per IN list: well under SQLite's 32,766 bound parameters.
+_IN_CHUNK = 5_000
+# Rows per model call for reason codes: explain() stacks a copy of the rows per reference value of each column.
+_SCORE_CHUNK = 2_000
 
 
 def _factor(factor: dict[str, Any]) -> dict[str, Any]:
@@ -287,18 +321,21 @@ def _factor(factor: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _score_snapshot(
-    need: FinancingNeed, model_row: ScoringModel, model: TrainedModel, on: date
-) -> dict[str, Any] | None:
-    """The enterprise's score at proposal time, with its reasons (None without a profile)."""
-    record = applicant_record(need.enterprise, need, on)
-    if record is None:
-        return None
-    result = assess(model, record)
-    return {
-        "model_version": model_row.version,
-        "pd": result.pd,
-        "score": result.score,
-        "grade": result.grade,
-        "reasons": [{"feature": r.feature, "points": r.points, "zh": r.zh, "en": r.en} for r in result.reasons],
-    }
+def _score_snapshots(
+    records: list[dict[str, Any] | None], model_row: ScoringModel, model: TrainedModel
+) -> list[dict[str, Any] | None]:
+    """Each enterprise's score at proposal time with its reasons (None without a profile), scored in chunks:
+    ``scoring.scorecard.assess_many`` calls the model once per chunk instead of once per enterprise."""
+    snapshots: list[dict[str, Any] | None] = [None] * len(records)
+    scored = [i for i, record in enumerate(records) if record is not None]
+    for start in range(0, len(scored), _SCORE_CHUNK):
+        part = scored[start : start + _SCORE_CHUNK]
+        for i, result in zip(part, assess_many(model, [records[i] for i in part]), strict=True):
+            snapshots[i] = {
+                "model_version": model_row.version,
+                "pd": result.pd,
+                "score": result.score,
+                "grade": result.grade,
+                "reasons": [{"feature": r.feature, "points": r.points, "zh": r.zh, "en": r.en} for r in result.reasons],
+            }
+    return snapshots

@@ -155,13 +155,24 @@ def _position(value: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarra
     return np.clip(position, 0.0, 1.0)
 
 
+def _amount_position(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    return _position(
+        np.log(columns["amount"]),
+        np.log(columns["amount_min"]),
+        np.log(columns["amount_max"]),
+    )
+
+
+def _term_position(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    return _position(columns["term"], columns["term_min"], columns["term_max"])
+
+
 def scores(columns: Mapping[str, np.ndarray], policy: WeightPolicy) -> dict[str, np.ndarray]:
     """The four scores and seven bonus inputs x_b of the module docstring, for arrays of edges."""
     pd = columns["pd"]
     known_pd = np.where(np.isnan(pd), columns["appetite"], pd)
     approval = 1.0 / (1.0 + np.exp(-policy.approval_slope * (_logit(columns["appetite"]) - _logit(known_pd))))
-    u = _position(np.log(columns["amount"]), np.log(columns["amount_min"]), np.log(columns["amount_max"]))
-    v = _position(columns["term"], columns["term_min"], columns["term_max"])
+    u, v = _amount_position(columns), _term_position(columns)
     max_rate = columns["max_rate"]
     reference = np.where(np.isnan(max_rate) | ~(max_rate > 0), policy.reference_rate, max_rate)
     days = columns["approval_days"]
@@ -266,14 +277,24 @@ def _where(position: float) -> tuple[str, str]:
     return "中段", "middle"
 
 
-def _texts(product: ProductTerms, applicant: Applicant, parts: Mapping[str, float]) -> dict[str, tuple[str, str]]:
-    """zh/en text of each factor, quoting the pair's figures."""
+def _texts(
+    product: ProductTerms,
+    applicant: Applicant,
+    parts: Mapping[str, float],
+    amount_at: float,
+    term_at: float,
+) -> dict[str, tuple[str, str]]:
+    """zh/en text of each factor, quoting the pair's figures; ``amount_at`` and ``term_at`` are the amount's and
+    the term's positions in the product's ranges (``_position``)."""
     limit = appetite(product)
     source_zh, source_en = (
         ("本产品可接受", "this product's") if product.max_pd is not None else ("同类产品通常可接受", "the usual")
     )
     if applicant.pd is None:
-        approval = ("尚无信用评分，获批概率按五成估计", "no credit score yet: approval estimated at even odds")
+        approval = (
+            "尚无信用评分，获批概率按五成估计",
+            "no credit score yet: approval estimated at even odds",
+        )
     else:
         approval = (
             f"估计获批概率 {fraction(parts['approval'])}（违约概率 {fraction(applicant.pd)}，"
@@ -281,12 +302,8 @@ def _texts(product: ProductTerms, applicant: Applicant, parts: Mapping[str, floa
             f"estimated approval chance {fraction(parts['approval'])} (PD {fraction(applicant.pd)} against "
             f"{source_en} {fraction(limit)})",
         )
-    amount_zh, amount_en = _where(
-        _position(np.log(applicant.amount), np.log(product.amount_min), np.log(product.amount_max)).item()
-    )
-    term_zh, term_en = _where(
-        _position(np.float64(applicant.term_months), product.term_min_months, product.term_max_months).item()
-    )
+    amount_zh, amount_en = _where(amount_at)
+    term_zh, term_en = _where(term_at)
     ceiling_zh = f"，可接受的最高利率 {percent(applicant.max_rate)}" if applicant.max_rate is not None else ""
     ceiling_en = f" (maximum accepted {percent(applicant.max_rate)})" if applicant.max_rate is not None else ""
     days = product.approval_days
@@ -309,10 +326,16 @@ def _texts(product: ProductTerms, applicant: Applicant, parts: Mapping[str, floa
             f"this product's rate starts at {percent(product.rate_min)}{ceiling_en}",
         ),
         "first_time_borrower": ("首贷户优先", "priority for first-time borrowers"),
-        "first_loan_friendly": ("本产品面向首贷户", "the product welcomes first-time borrowers"),
+        "first_loan_friendly": (
+            "本产品面向首贷户",
+            "the product welcomes first-time borrowers",
+        ),
         "micro": ("微型企业优先", "priority for micro enterprises"),
         "small": ("小型企业优先", "priority for small enterprises"),
-        "risk_compensation": ("本产品可纳入风险补偿资金", "the product is covered by the risk-compensation fund"),
+        "risk_compensation": (
+            "本产品可纳入风险补偿资金",
+            "the product is covered by the risk-compensation fund",
+        ),
         "fast_approval": (f"审批快：约 {days} 天", f"fast approval: about {days} days"),
         "specialised_innovative": (
             "专精特新企业优先",
@@ -324,17 +347,65 @@ def _texts(product: ProductTerms, applicant: Applicant, parts: Mapping[str, floa
 def weight_factors(product: ProductTerms, applicant: Applicant, policy: WeightPolicy) -> dict[str, dict[str, Any]]:
     """Each factor of the edge's weight: its score (or bonus input x), its policy weight, its contribution to
     log(weight) against a neutral pair, and its zh/en text. Bonuses that do not apply are left out."""
-    parts = {name: float(value[0]) for name, value in _single(product, applicant, policy).items()}
-    texts = _texts(product, applicant, parts)
+    return edge_factors([product], [applicant], policy)[0]
+
+
+def edge_factors(
+    products: Sequence[ProductTerms],
+    applicants: Sequence[Applicant],
+    policy: WeightPolicy,
+) -> list[dict[str, dict[str, Any]]]:
+    """``weight_factors`` of many edges at once, edge i being (products[i], applicants[i]). The scores come
+    from one vectorised pass over the edges (the same ``scores`` that ``edge_weights`` uses), so a round's
+    explanations cost a Python loop over the texts only, not a numpy call per factor per edge."""
+    columns = product_columns(products) | applicant_columns(applicants)
+    parts = scores(columns, policy)
+    names = list(parts)
+    values = zip(*(parts[name].tolist() for name in names), strict=True)
+    positions = zip(
+        _amount_position(columns).tolist(),
+        _term_position(columns).tolist(),
+        strict=True,
+    )
+    return [
+        _factors(
+            product,
+            applicant,
+            policy,
+            dict(zip(names, row, strict=True)),
+            amount_at,
+            term_at,
+        )
+        for product, applicant, row, (amount_at, term_at) in zip(products, applicants, values, positions, strict=True)
+    ]
+
+
+def _factors(
+    product: ProductTerms,
+    applicant: Applicant,
+    policy: WeightPolicy,
+    parts: Mapping[str, float],
+    amount_at: float,
+    term_at: float,
+) -> dict[str, dict[str, Any]]:
+    texts = _texts(product, applicant, parts, amount_at, term_at)
     factors: dict[str, dict[str, Any]] = {}
     for name in SCORES:
         weight = getattr(policy, name)
         contribution = weight * math.log(parts[name] / NEUTRAL_SCORE)
-        factors[name] = {"score": parts[name], "weight": weight, "contribution": contribution}
+        factors[name] = {
+            "score": parts[name],
+            "weight": weight,
+            "contribution": contribution,
+        }
     for name in BONUSES:
         if parts[name] > 0 and policy.bonus(name) > 0:
             beta = policy.bonus(name)
-            factors[name] = {"score": parts[name], "weight": beta, "contribution": math.log1p(beta * parts[name])}
+            factors[name] = {
+                "score": parts[name],
+                "weight": beta,
+                "contribution": math.log1p(beta * parts[name]),
+            }
     for name, factor in factors.items():
         factor["zh"], factor["en"] = texts[name]
     return factors
