@@ -78,10 +78,10 @@ PRODUCT_STATUSES: tuple[Code, ...] = (
 
 
 def is_industry_code(value: str) -> bool:
-    """A GB/T 4754-2017 section letter, optionally followed by deeper digits: "C", "C39", "C3911"."""
-    return (
-        bool(value) and value[0] in {row.code for row in INDUSTRY_SECTIONS} and (value[1:] == "" or value[1:].isdigit())
-    )
+    """A GB/T 4754-2017 section letter, optionally followed by up to four ASCII digits: "C", "C39", "C3911"."""
+    digits = value[1:]
+    sections = {row.code for row in INDUSTRY_SECTIONS}
+    return bool(value) and value[0] in sections and len(digits) <= 4 and all("0" <= c <= "9" for c in digits)
 
 
 def codes(table: tuple[Code, ...]) -> list[str]:
@@ -128,4 +128,31 @@ PROPOSAL_STATUSES: tuple[Code, ...] = (
     Code("granted", "已授信", "credit granted"),
     Code("expired", "超时未答复", "expired"),
     Code("withdrawn", "已撤回", "withdrawn"),
+)
+
+# Why a bank declines a proposal; "other" needs a note.
+REJECT_REASONS: tuple[Code, ...] = (
+    Code("insufficient_cash_flow", "经营现金流不足", "insufficient cash flow"),
+    Code("insufficient_collateral", "抵质押物不足", "insufficient collateral"),
+    Code("credit_history", "信用记录不良", "credit history"),
+    Code("outside_risk_appetite", "不符合银行风险偏好", "outside the bank's risk appetite"),
+    Code("documents_incomplete", "申请材料不全", "documents incomplete"),
+    Code("sme_withdrew", "企业放弃申请", "the enterprise withdrew"),
+    Code("other", "其他原因", "other"),
+)
+
+LOAN_KINDS: tuple[Code, ...] = (
+    Code("first_loan", "首贷", "first loan"),
+    Code("new_loan", "新增贷款", "new loan"),
+    Code("renewal", "续贷", "renewal"),
+)
+
+CREDIT_EVENT_KINDS: tuple[Code, ...] = (
+    Code("granted", "授信", "granted"),
+    Code("disbursed", "放款", "disbursed"),
+    Code("repaid", "还款", "repaid"),
+    Code("overdue", "逾期", "overdue"),
+    Code("defaulted", "违约", "defaulted"),
+    Code("renewed", "续贷", "renewed"),
+    Code("corrected", "更正", "corrected"),
 )

@@ -1,5 +1,6 @@
 """Matching rounds: an operator runs one; operators and regulators read what it found."""
 
+from dataclasses import Field, fields
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +16,36 @@ from api.v1.schemas import ApiBlueprint, PageArgs, page_of
 from matchmaker.credit_scores import ScoringUnavailable
 from matchmaker.models import MatchingRound
 from matchmaker.rounds import RoundInProgress, RoundParams, run_round
-from matchmaker.weights import PolicyError
+from matchmaker.weights import BONUSES, MAX_POLICY_WEIGHT, SCORES, PolicyError, WeightPolicy
 
 blp = ApiBlueprint("matching", __name__, description="Matching rounds (operators run them; regulators read them)")
+
+
+def _policy_weight(item: Field[Any]) -> ma.fields.Float:
+    """A WeightPolicy field with its range, so that the OpenAPI document states each key and its bounds:
+    score exponents and bonuses in [0, MAX_POLICY_WEIGHT], the shape parameters above 0."""
+    if item.name in SCORES or item.name.removeprefix("bonus_") in BONUSES:
+        return ma.fields.Float(
+            validate=ma.validate.Range(min=0, max=MAX_POLICY_WEIGHT), metadata={"default": item.default}
+        )
+    return ma.fields.Float(
+        validate=ma.validate.Range(min=0, min_inclusive=False),
+        metadata={"default": item.default, "exclusiveMinimum": True},  # OpenAPI 3.0 spells "> 0" this way
+    )
+
+
+PolicySchema = ma.Schema.from_dict(
+    {item.name: _policy_weight(item) for item in fields(WeightPolicy)}, name="WeightPolicy"
+)
 
 
 class RoundRequestSchema(ma.Schema):
     k = ma.fields.Integer(load_default=3, validate=ma.validate.Range(min=1, max=10))
     overbooking = ma.fields.Float(load_default=1.0, validate=ma.validate.Range(min=1.0, max=5.0))
-    policy = ma.fields.Dict(
-        keys=ma.fields.String(),
-        values=ma.fields.Float(),
+    policy = ma.fields.Nested(
+        PolicySchema,
         load_default=dict,
-        metadata={"description": 'Weight-policy overrides, e.g. {"micro": 0.5}; see matchmaker/weights.py'},
+        metadata={"description": 'Weight-policy overrides, e.g. {"bonus_micro": 0.5}; see matchmaker/weights.py'},
     )
     dry_run = ma.fields.Boolean(load_default=False)
 
