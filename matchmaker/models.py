@@ -1,9 +1,21 @@
 """Tables of the matchmaker: scoring models and scores, matching rounds and their proposals."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, String, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, UTCDateTime, utcnow
@@ -115,3 +127,86 @@ class Proposal(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     product: Mapped[LoanProduct] = relationship()
+
+
+class ProposalDecision(Base):
+    """One change of a proposal's status after it was made (accepted, rejected with a reason code from
+    ``reference.codes.REJECT_REASONS``, granted, expired, withdrawn): who, when and why, for the SME's page
+    and the statistics. ``actor_account_id`` is NULL for the platform's own changes (expiry, withdrawal)."""
+
+    __tablename__ = "proposal_decisions"
+    __table_args__ = (
+        CheckConstraint(
+            "decision IN ('accepted', 'rejected', 'granted', 'expired', 'withdrawn')", name="decision_known"
+        ),
+        CheckConstraint("(decision = 'rejected') = (reason IS NOT NULL)", name="rejections_have_a_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Loan(Base):
+    """Credit granted on a proposal (one loan per proposal). ``amount`` is the amount as granted; a later
+    correction of the grant lives in the ledger, not here. ``outstanding`` and ``status`` are the loan's
+    current state, kept equal to the last ledger event's balance and kind by matchmaker.ledger."""
+
+    __tablename__ = "loans"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("term_months > 0", name="term_positive"),
+        CheckConstraint("outstanding >= 0", name="outstanding_non_negative"),
+        CheckConstraint("kind IN ('first_loan', 'new_loan', 'renewal')", name="kind_known"),
+        CheckConstraint("status IN ('current', 'overdue', 'defaulted', 'repaid')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), unique=True)
+    need_id: Mapped[int] = mapped_column(ForeignKey("financing_needs.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("loan_products.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    rate: Mapped[float] = mapped_column(Float)
+    term_months: Mapped[int]
+    granted_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    outstanding: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="current")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CreditEvent(Base):
+    """The append-only credit ledger: database triggers (migration 0005) refuse UPDATE and DELETE. A
+    correction is a new ``corrected`` event naming the event it corrects, with a signed ``amount``.
+    ``term_months`` is the new term of a ``renewed`` event."""
+
+    __tablename__ = "credit_events"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('granted', 'disbursed', 'repaid', 'overdue', 'defaulted', 'renewed', 'corrected')",
+            name="kind_known",
+        ),
+        CheckConstraint("(kind = 'corrected') = (corrects_event_id IS NOT NULL)", name="corrections_name_an_event"),
+        CheckConstraint("kind = 'corrected' OR amount > 0", name="amount_positive"),
+        CheckConstraint("balance_before >= 0 AND balance_after >= 0", name="balances_non_negative"),
+        Index("ix_credit_events_loan_id_id", "loan_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    balance_before: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    term_months: Mapped[int | None]
+    corrects_event_id: Mapped[int | None] = mapped_column(ForeignKey("credit_events.id"))
+    actor_account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")

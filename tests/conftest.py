@@ -61,14 +61,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 def _empty_all_tables(app: Flask) -> None:
+    """Every table emptied for the next test. PostgreSQL's TRUNCATE fires no row trigger; on SQLite the
+    append-only triggers of credit_events are dropped for the DELETE and created again."""
     engine = app.extensions["engine"]
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f"DELETE FROM {table}"))
+            return
+        triggers = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+        for name, _sql in triggers:
+            connection.execute(text(f'DROP TRIGGER "{name}"'))
+        for table in tables:
+            connection.execute(text(f"DELETE FROM {table}"))
+        for _name, sql in triggers:
+            connection.execute(text(sql))
 
 
 @pytest.fixture

@@ -1,0 +1,223 @@
+"""A bank's decisions on the proposals made to it, and the expiry of unanswered ones.
+
+Each decision runs under the need's write lock (every proposal of a need is decided one at a time), checks
+the proposal's status there, then writes: the proposal's new status, a ``ProposalDecision`` row saying who,
+when and why, and the need's status derived from its proposals (``_settle_need``):
+
+- a proposal accepted → the need is ``accepted``; else one pending → ``matched``; else one granted (a partial
+  grant) → ``granted``; else ``open`` again, so the next round can route it to another bank;
+- a grant that covers the rest of the need (the need's amount less earlier grants on it) closes the need as
+  ``granted`` and withdraws its other pending and accepted proposals.
+
+Grants stay within the product's published ranges: amount in [amount_min, amount_max] and at most what is
+left of the need, rate in [rate_min, rate_max] (the product's range, not the narrower guide shown to the
+SME), term in [term_min_months, term_max_months]. The quota is charged with ``ledger.charge_quota`` (a
+conditional UPDATE) in the same transaction as the loan and its ``granted`` event.
+
+Every function flushes and never commits; on DecisionError nothing has been written (the lock is a no-op
+UPDATE), so the caller may roll back or not.
+"""
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from accounts.models import Account
+from enterprises.models import Enterprise, FinancingNeed
+from matchmaker.ledger import LedgerError, charge_quota, china_today, record_grant
+from matchmaker.models import Loan, Proposal, ProposalDecision
+from products.models import LoanProduct
+from reference.codes import LOAN_KINDS, REJECT_REASONS, codes
+
+CLOSED_NEED_STATUSES = ("granted", "withdrawn", "expired")
+EXPIRY_DAYS = 10
+
+
+class DecisionError(Exception):
+    """A refused decision: ``status`` 409 when the proposal, the need or the quota forbids it now, 422 for bad
+    input, with ``errors`` naming the fields."""
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None, status: int = 422) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+        self.status = status
+
+
+def accept(session: Session, proposal: Proposal, actor: Account) -> Proposal:
+    """The bank takes the proposal up and will contact the SME."""
+    need = _lock_need(session, proposal)
+    _require(proposal, ("pending",), "accepted")
+    _require_live_need(need)
+    _decide(session, proposal, "accepted", actor.id)
+    _settle_need(session, need)
+    return proposal
+
+
+def reject(session: Session, proposal: Proposal, actor: Account, reason: str, note: str = "") -> Proposal:
+    """The bank declines, with a reason code from REJECT_REASONS ("other" needs a note). An accepted proposal
+    can still be rejected: documents may turn out incomplete, or the SME may withdraw, after the bank took it
+    up."""
+    if reason not in codes(REJECT_REASONS):
+        raise DecisionError("unknown reason", {"reason": [f"must be one of {', '.join(codes(REJECT_REASONS))}"]})
+    if reason == "other" and not note.strip():
+        raise DecisionError("a note is required", {"note": ["say why when the reason is 'other'"]})
+    need = _lock_need(session, proposal)
+    _require(proposal, ("pending", "accepted"), "rejected")
+    _decide(session, proposal, "rejected", actor.id, reason, note.strip())
+    _settle_need(session, need)
+    return proposal
+
+
+def grant(
+    session: Session,
+    proposal: Proposal,
+    actor: Account,
+    amount: int,
+    rate: float,
+    term_months: int,
+    granted_on: date,
+    kind: str,
+) -> Loan:
+    """Grant credit on a pending or accepted proposal: the loan, its ``granted`` event and the product's
+    granted total, in one transaction (see the module's docstring for the rules)."""
+    product = proposal.product
+    _check_terms(product, proposal, amount, rate, term_months, granted_on, kind)
+    need = _lock_need(session, proposal)
+    _require(proposal, ("pending", "accepted"), "granted")
+    _require_live_need(need)
+    enterprise = session.get_one(Enterprise, need.enterprise_id)
+    if kind == "first_loan" and not enterprise.first_time_borrower:
+        raise DecisionError("not a first loan", {"kind": ["the enterprise already has a loan on the platform"]})
+    granted_before = session.scalar(select(func.coalesce(func.sum(Loan.amount), 0)).where(Loan.need_id == need.id))
+    left = need.amount - int(granted_before or 0)
+    if amount > left:
+        raise DecisionError("more than needed", {"amount": [f"at most {left} yuan of the need is left"]})
+    try:
+        charge_quota(session, product.id, amount)
+    except LedgerError as error:
+        raise DecisionError(error.message, error.errors, error.status) from error
+
+    loan = Loan(
+        proposal_id=proposal.id,
+        need_id=need.id,
+        enterprise_id=need.enterprise_id,
+        product_id=product.id,
+        bank_id=proposal.bank_id,
+        amount=amount,
+        rate=rate,
+        term_months=term_months,
+        granted_on=granted_on,
+        kind=kind,
+        outstanding=amount,
+    )
+    session.add(loan)
+    session.flush()
+    record_grant(session, loan, actor)
+    _decide(session, proposal, "granted", actor.id)
+    enterprise.first_time_borrower = False
+    if amount == left:
+        need.status = "granted"
+        others = select(Proposal).where(
+            Proposal.need_id == need.id, Proposal.status.in_(("pending", "accepted")), Proposal.id != proposal.id
+        )
+        for other in list(session.scalars(others)):
+            _decide(session, other, "withdrawn", None, note="the need was granted in full")
+    _settle_need(session, need)
+    return loan
+
+
+def expire_overdue(session: Session, now: datetime, days: int = EXPIRY_DAYS) -> int:
+    """Expire the proposals still pending ``days`` after they were made and free their needs (back to
+    ``open`` when nothing else is pending or accepted for them). Returns how many expired."""
+    cutoff = now - timedelta(days=days)
+    overdue = (Proposal.status == "pending", Proposal.created_at <= cutoff)
+    need_ids = session.scalars(select(Proposal.need_id).where(*overdue).distinct().order_by(Proposal.need_id))
+    expired = 0
+    for need_id in list(need_ids):
+        need = _lock(session, session.get_one(FinancingNeed, need_id))
+        for proposal in list(session.scalars(select(Proposal).where(Proposal.need_id == need_id, *overdue))):
+            _decide(session, proposal, "expired", None)
+            expired += 1
+        _settle_need(session, need)
+    return expired
+
+
+def _check_terms(
+    product: LoanProduct, proposal: Proposal, amount: int, rate: float, term_months: int, granted_on: date, kind: str
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if not product.amount_min <= amount <= product.amount_max:
+        errors["amount"] = [f"must be between {product.amount_min} and {product.amount_max} yuan"]
+    if not product.rate_min <= rate <= product.rate_max:
+        errors["rate"] = [f"must be between {product.rate_min} and {product.rate_max} percent a year"]
+    if not product.term_min_months <= term_months <= product.term_max_months:
+        errors["term_months"] = [f"must be between {product.term_min_months} and {product.term_max_months} months"]
+    if not proposal.created_at.date() <= granted_on <= china_today():
+        errors["granted_on"] = ["must be between the proposal's date and today"]
+    if kind not in codes(LOAN_KINDS):
+        errors["kind"] = [f"must be one of {', '.join(codes(LOAN_KINDS))}"]
+    if errors:
+        raise DecisionError("the grant is not valid", errors)
+
+
+def _lock_need(session: Session, proposal: Proposal) -> FinancingNeed:
+    need = _lock(session, session.get_one(FinancingNeed, proposal.need_id))
+    session.refresh(proposal)
+    return need
+
+
+def _lock(session: Session, need: FinancingNeed) -> FinancingNeed:
+    """Take the need's write lock for the rest of the transaction and reload it. A no-op UPDATE (it sets
+    updated_at to itself, so that nothing changes): a row lock on PostgreSQL and the database write lock on
+    SQLite, where SELECT ... FOR UPDATE would lock nothing."""
+    session.execute(
+        update(FinancingNeed)
+        .where(FinancingNeed.id == need.id)
+        .values(updated_at=FinancingNeed.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(need)
+    return need
+
+
+def _require(proposal: Proposal, allowed: tuple[str, ...], decision: str) -> None:
+    if proposal.status not in allowed:
+        raise DecisionError(
+            f"a proposal that is {proposal.status} cannot be {decision}",
+            {"status": [f"the proposal is {proposal.status}"]},
+            status=409,
+        )
+
+
+def _require_live_need(need: FinancingNeed) -> None:
+    if need.status in CLOSED_NEED_STATUSES:
+        raise DecisionError(
+            f"the need is {need.status}", {"need_id": [f"the enterprise's need is {need.status}"]}, status=409
+        )
+
+
+def _decide(
+    session: Session, proposal: Proposal, decision: str, actor_id: int | None, reason: str | None = None, note: str = ""
+) -> None:
+    proposal.status = decision
+    session.add(
+        ProposalDecision(
+            proposal_id=proposal.id, decision=decision, reason=reason, note=note, actor_account_id=actor_id
+        )
+    )
+    session.flush()
+
+
+def _settle_need(session: Session, need: FinancingNeed) -> None:
+    if need.status in CLOSED_NEED_STATUSES:
+        return
+    statuses = set(session.scalars(select(Proposal.status).where(Proposal.need_id == need.id)))
+    for status, need_status in (("accepted", "accepted"), ("pending", "matched"), ("granted", "granted")):
+        if status in statuses:
+            need.status = need_status
+            break
+    else:
+        need.status = "open"
+    session.flush()
