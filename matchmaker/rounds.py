@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -198,7 +200,7 @@ def _match(session: Session, round_id: int, params: RoundParams, graph_dir: Path
         )
     has_edge = np.zeros(len(needs), dtype=bool)
     has_edge[edge_need] = True
-    return {
+    return component_stats(edge_need, edge_product, len(needs), len(products)) | {
         "needs": len(needs),
         "products": len(products),
         "edges": len(edge_need),
@@ -214,6 +216,27 @@ def _match(session: Session, round_id: int, params: RoundParams, graph_dir: Path
         "solver_seconds": result.seconds,
         "model_version": model_row.version,
         "seconds": time.perf_counter() - started,
+    }
+
+
+def component_stats(edge_need: np.ndarray, edge_product: np.ndarray, needs: int, products: int) -> dict[str, int]:
+    """How the candidate graph splits: products' quotas interact only through needs they share, so each
+    connected component is an independent market. Needs and products without edges are left out."""
+    if len(edge_need) == 0:
+        return {"components": 0, "largest_component_needs": 0, "largest_component_products": 0}
+    adjacency = coo_matrix(
+        (np.ones(len(edge_need), dtype=np.int8), (edge_need, needs + edge_product)), shape=(needs + products,) * 2
+    )
+    _count, label = connected_components(adjacency, directed=False)
+    used_need = np.unique(edge_need)
+    used_product = np.unique(edge_product)
+    need_labels, product_labels = label[used_need], label[needs + used_product]
+    components, sizes = np.unique(np.concatenate([need_labels, product_labels]), return_counts=True)
+    largest = components[np.argmax(sizes)]
+    return {
+        "components": len(components),
+        "largest_component_needs": int((need_labels == largest).sum()),
+        "largest_component_products": int((product_labels == largest).sum()),
     }
 
 

@@ -14,7 +14,7 @@ from enterprises.service import withdraw_need
 from matchmaker.edges_csv import read_edges_csv
 from matchmaker.instance import violations
 from matchmaker.models import MatchingRound, Proposal
-from matchmaker.rounds import RoundInProgress, RoundParams, run_round, start_round
+from matchmaker.rounds import RoundInProgress, RoundParams, component_stats, run_round, start_round
 from matchmaker.solver import solve
 from products.models import LoanProduct
 from tests.conftest import enterprise_with_need
@@ -158,3 +158,10 @@ def test_the_cli_runs_a_round_and_exports_its_graph(app: Flask, market: Any, tmp
     assert exported.exit_code == 0, exported.output
     assert read_edges_csv(out).k == 2
     assert runner.invoke(args=["match", "export-graph", "7", "--out", str(out)]).exit_code != 0
+
+
+def test_component_statistics_describe_independent_markets() -> None:
+    # needs 0-1 share product 0; need 2 alone with product 2; need 3 has no edge; product 1 has none.
+    stats = component_stats(np.array([0, 1, 2]), np.array([0, 0, 2]), needs=4, products=3)
+    assert stats == {"components": 2, "largest_component_needs": 2, "largest_component_products": 1}
+    assert component_stats(np.array([], dtype=int), np.array([], dtype=int), 3, 3)["components"] == 0
