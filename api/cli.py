@@ -159,7 +159,7 @@ def list_accounts() -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Register and activate this saved model instead of training the synthetic one.",
 )
-@click.option("--model-rows", default=10_000, show_default=True, type=click.IntRange(1_000, 1_000_000))
+@click.option("--model-rows", default=8_000, show_default=True, type=click.IntRange(1_000, 1_000_000))
 def demo_load(if_empty: bool, seed: int, model_dir: Path | None, model_rows: int) -> None:
     """Load the synthetic demo (banks, products, accounts, enterprises) and a scoring model; print the logins."""
     from enterprises.demo import DEMO_PASSWORD
@@ -178,7 +178,7 @@ def demo_load(if_empty: bool, seed: int, model_dir: Path | None, model_rows: int
     if model_dir is None:
         click.echo(f"training the demo scoring model on {model_rows} SYNTHETIC loans ...")
         model_dir = _model_dir(None, "synthetic")
-        train_synthetic_model(model_rows, seed, model_dir, folds=3)
+        train_synthetic_model(model_rows, seed, model_dir, folds=2)
     with _session() as session, session.begin():
         version = activate(session, register_model(session, model_dir).version).version
     click.echo(f"active scoring model: {version}")
