@@ -7,7 +7,8 @@ For each size (needs × products × edges per need) and quota regime it prints, 
   time divided by it;
 - greedy: the baseline's objective and seconds;
 - networkx: the reference's objective and seconds, at sizes up to --networkx-max-needs needs only (it is the
-  count-only optimum: equal to ours when no quota binds, an upper bound otherwise).
+  count-only optimum: equal to ours when no quota binds, an upper bound otherwise);
+then a markdown table of the above, with the load average at the start and the end of the run.
 """
 
 import argparse
@@ -60,6 +61,9 @@ def main() -> None:
     parser.add_argument("--networkx-max-needs", type=int, default=1_000)
     args = parser.parse_args()
     print(f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, cpus={os.cpu_count()}, repeat={args.repeat}")
+    print(f"load average at start: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    table = ["| size | quotas | ours s | bare s | ours/bare | gap | solves | greedy (under bound) | peak RSS MB |"]
+    table.append("|---|---|---|---|---|---|---|---|---|")
     for index in args.size:
         size = SIZES[index]
         for regime in args.regime:
@@ -83,6 +87,10 @@ def main() -> None:
                 f"greedy   {greedy.seconds:7.2f} s  objective {greedy.objective:,.3f}"
                 f"  ({shortfall:.2%} under our upper bound)  violations {len(violations(instance, greedy.chosen))}"
             )
+            table.append(
+                f"| {size.label} | {regime} | {ours:.2f} | {bare:.2f} | {ours / bare:.2f} | {result.gap:.3%}"
+                f" | {result.iterations} | {greedy.seconds:.2f} s ({shortfall:.2%}) | {peak:.0f} |"
+            )
             if size.needs <= args.networkx_max_needs:
                 reference = solve_networkx(instance)
                 print(
@@ -90,6 +98,8 @@ def main() -> None:
                     " (count constraints only)"
                     f"  quota violations {len(violations(instance, reference.chosen))}"
                 )
+    print(f"\nload average at end: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    print("\n".join(table))
 
 
 if __name__ == "__main__":
