@@ -5,13 +5,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from enterprises.models import FinancingNeed
 from matchmaker.credit_scores import ScoringUnavailable, current_score
 from matchmaker.eligibility import Applicant, ProductTerms, check, suggestions
-from matchmaker.models import Proposal
+from matchmaker.models import Loan, Proposal, ProposalDecision
 from products.models import LoanProduct
+from reference.codes import REJECT_REASONS
 
 NEXT_STEP = {
     "pending": (
@@ -44,6 +45,8 @@ def proposals_by_need(session: Session, need_ids: list[int]) -> dict[int, list[P
 
 
 def proposal_view(proposal: Proposal) -> dict[str, Any]:
+    """A proposal as its enterprise sees it, with the bank's decision (a rejection's reason in plain words)
+    and, once granted, the credit as granted (which may be less than the need)."""
     zh, en = NEXT_STEP[proposal.status]
     return {
         "id": proposal.id,
@@ -63,6 +66,45 @@ def proposal_view(proposal: Proposal) -> dict[str, Any]:
         "score": proposal.score,
         "next_step": {"zh": zh, "en": en},
         "created_at": proposal.created_at,
+        **_outcome(proposal),
+    }
+
+
+def _outcome(proposal: Proposal) -> dict[str, Any]:
+    """The latest decision on the proposal and its loan, read through the proposal's own session (the SME
+    sees a few proposals per need, so two small queries each are cheap and keep every caller unchanged)."""
+    session = object_session(proposal)
+    if session is None or proposal.status == "pending":
+        return {"decision": None, "loan": None}
+    decision = session.scalar(
+        select(ProposalDecision)
+        .where(ProposalDecision.proposal_id == proposal.id)
+        .order_by(ProposalDecision.id.desc())
+        .limit(1)
+    )
+    loan = session.scalar(select(Loan).where(Loan.proposal_id == proposal.id))
+    return {
+        "decision": _decision(decision) if decision else None,
+        "loan": {
+            "amount": loan.amount,
+            "rate": loan.rate,
+            "term_months": loan.term_months,
+            "granted_on": loan.granted_on,
+            "kind": loan.kind,
+        }
+        if loan
+        else None,
+    }
+
+
+def _decision(decision: ProposalDecision) -> dict[str, Any]:
+    reason = next((row for row in REJECT_REASONS if row.code == decision.reason), None)
+    return {
+        "decision": decision.decision,
+        "decided_at": decision.decided_at,
+        "reason": decision.reason,
+        "reason_text": {"zh": reason.zh, "en": reason.en} if reason else None,
+        "note": decision.note,
     }
 
 

@@ -1,19 +1,31 @@
 """The bank portal: a signed-in bank account manages its own products (pause, resume, withdraw), uploads
-a CSV/JSON file of products and downloads them as CSV. Another bank's product is answered with 404, as
-if it did not exist."""
+a CSV/JSON file of products and downloads them as CSV, and decides on the proposals made to it (accept,
+reject with a reason, grant). Another bank's product or proposal is answered with 404, as if it did not
+exist."""
 
 from collections.abc import Callable
-from functools import wraps
+from decimal import Decimal
+from functools import partial, wraps
+from math import ceil
 from typing import Any, Literal
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema
 from werkzeug.datastructures import FileStorage
 
 from accounts.models import Account, Role
 from api.auth import cookie_account
 from api.database import session
+from api.formatting import YUAN_PER_WAN
+from api.pages.forms import FormField, load, localise, typed_values
 from api.pages.layout import locale_name, product_status_filter
+from api.v1.schemas import MAX_PAGE
+from matchmaker.bank_view import OPEN_STATUSES, bank_proposals, own_proposal
+from matchmaker.decision_schemas import GrantSchema, RejectSchema
+from matchmaker.decisions import DecisionError, accept, grant, reject
+from matchmaker.ledger import china_today
 from products.catalogue import bank_products
 from products.csv_format import COLUMNS
 from products.errors import ProductError
@@ -21,6 +33,7 @@ from products.exporting import export_csv
 from products.importing import ImportRejected, import_products, parse_csv, parse_json
 from products.models import Bank, LoanProduct
 from products.service import update_product, withdraw_product
+from reference.codes import LOAN_KINDS, REJECT_REASONS
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
@@ -126,3 +139,95 @@ def export(account: Account) -> Response:
     return Response(
         text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="products-{bank.code}.csv"'}
     )
+
+
+REJECT_FIELDS = [
+    FormField("reason", _l("Reason"), "select", True, choices=REJECT_REASONS),
+    FormField("note", _l("Note (the enterprise sees it; required for “other”)"), "textarea"),
+]
+GRANT_FIELDS = [
+    FormField("amount", _l("Amount (10,000 yuan)"), "wan", True),
+    FormField("rate", _l("Annual rate (%)"), "rate", True),
+    FormField("term_months", _l("Term (months)"), "int", True),
+    FormField("granted_on", _l("Grant date"), "date", True),
+    FormField("kind", _l("Kind of loan"), "select", True, choices=LOAN_KINDS),
+]
+DECISION_FORMS: dict[str, tuple[list[FormField], type[Schema] | None]] = {
+    "accept": ([], None),
+    "reject": (REJECT_FIELDS, RejectSchema),
+    "grant": (GRANT_FIELDS, GrantSchema),
+}
+PROPOSALS_PER_PAGE = 50
+
+
+def grant_defaults(item: dict[str, Any]) -> dict[str, str]:
+    """The grant form as first shown: the need as asked, the proposal's lowest rate, today."""
+    return {
+        "amount": str(Decimal(item["need"]["amount"]) / YUAN_PER_WAN),  # exact: wan() rounds to 100 yuan
+        "rate": str(item["rate_min"]),
+        "term_months": str(item["need"]["term_months"]),
+        "granted_on": china_today().isoformat(),
+        "kind": "first_loan" if item["enterprise"]["first_time_borrower"] else "new_loan",
+    }
+
+
+def _proposals_page(account: Account, status: int = 200, **failed: Any) -> tuple[str, int]:
+    """The bank's open proposals (pending or accepted), longest waiting first; ``failed`` holds the form
+    that was refused (proposal_id, action, values, errors, message) to show it again beside its proposal."""
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    items, total = bank_proposals(session(), account.bank_id, list(OPEN_STATUSES), page, PROPOSALS_PER_PAGE)
+    html = render_template(
+        "portal/proposals.html",
+        bank=session().get(Bank, account.bank_id),
+        items=items,
+        total=total,
+        page=page,
+        pages=max(ceil(total / PROPOSALS_PER_PAGE), 1),
+        reject_fields=REJECT_FIELDS,
+        grant_fields=GRANT_FIELDS,
+        grant_defaults=grant_defaults,
+        failed=failed,
+    )
+    return html, status
+
+
+@bp.get("/proposals")
+@bank_account_required
+def proposals(account: Account) -> tuple[str, int]:
+    return _proposals_page(account)
+
+
+@bp.post("/proposals/<int(max=2147483647):proposal_id>/<any(accept, reject, grant):action>")
+@bank_account_required
+def decide(account: Account, proposal_id: int, action: str) -> Any:
+    """The same domain decisions as the API, from the portal's forms; a refusal shows the page again with
+    the form as typed and the errors beside its fields."""
+    proposal = own_proposal(session(), account.bank_id, proposal_id)
+    if proposal is None:
+        abort(404, _("No proposal with this number was made to your bank."))
+    fields, schema = DECISION_FORMS[action]
+    data, errors = load(schema(), fields, request.form) if schema else ({}, {})
+    refused = partial(_proposals_page, account, proposal_id=proposal_id, action=action)
+    if errors:
+        return refused(422, values=typed_values(fields, request.form), errors=errors)
+    try:
+        if action == "accept":
+            accept(session(), proposal, account)
+        elif action == "reject":
+            reject(session(), proposal, account, **data)
+        else:
+            grant(session(), proposal, account, **data)
+    except DecisionError as error:
+        session().rollback()
+        messages = {name: localise(problems[0]) for name, problems in error.errors.items() if problems}
+        return refused(error.status, values=typed_values(fields, request.form), errors=messages, message=error.message)
+    session().commit()
+    flash(DONE[action](), "success")
+    return redirect(url_for("portal.proposals"))
+
+
+DONE = {
+    "accept": lambda: _("Proposal taken up: contact the enterprise."),
+    "reject": lambda: _("Proposal declined; the enterprise sees your reason."),
+    "grant": lambda: _("Credit granted and recorded in the ledger."),
+}

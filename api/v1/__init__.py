@@ -3,6 +3,14 @@ they appear in the OpenAPI document."""
 
 from flask_smorest import Blueprint
 
-from api.v1 import enterprises, matching, needs, products, scoring
+from api.v1 import enterprises, loans, matching, needs, products, proposals, scoring
 
-BLUEPRINTS: list[Blueprint] = [products.blp, enterprises.blp, needs.blp, scoring.blp, matching.blp]
+BLUEPRINTS: list[Blueprint] = [
+    products.blp,
+    enterprises.blp,
+    needs.blp,
+    scoring.blp,
+    matching.blp,
+    proposals.blp,
+    loans.blp,
+]

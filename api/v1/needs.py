@@ -20,6 +20,22 @@ from matchmaker.need_view import eligibility_advice, proposal_view, proposals_by
 blp = ApiBlueprint("needs", __name__, description="SMEs: financing needs")
 
 
+class OutcomeDecisionSchema(ma.Schema):
+    decision = ma.fields.String()
+    decided_at = ma.fields.DateTime()
+    reason = ma.fields.String(allow_none=True, metadata={"description": "A rejection's reason code"})
+    reason_text = ma.fields.Dict(allow_none=True, metadata={"description": "The reason in plain words (zh, en)"})
+    note = ma.fields.String(metadata={"description": "The bank's note"})
+
+
+class GrantedLoanSchema(ma.Schema):
+    amount = ma.fields.Integer(metadata={"description": "Yuan; may be less than the need"})
+    rate = ma.fields.Float()
+    term_months = ma.fields.Integer()
+    granted_on = ma.fields.Date()
+    kind = ma.fields.String()
+
+
 class ProposalSchema(ma.Schema):
     id = ma.fields.Integer()
     round_id = ma.fields.Integer()
@@ -38,6 +54,8 @@ class ProposalSchema(ma.Schema):
     score = ma.fields.Dict(allow_none=True, metadata={"description": "The enterprise's score and reasons then"})
     next_step = ma.fields.Dict()
     created_at = ma.fields.DateTime()
+    decision = ma.fields.Nested(OutcomeDecisionSchema, allow_none=True, metadata={"description": "The latest"})
+    loan = ma.fields.Nested(GrantedLoanSchema, allow_none=True, metadata={"description": "The credit granted"})
 
 
 class AdviceSchema(ma.Schema):

@@ -55,6 +55,13 @@ SERVED_BY: dict[str, tuple[str, ...]] = {
     "GET /api/v1/matching/rounds": ("admin", "regulator"),
     "POST /api/v1/matching/rounds": ("admin",),
     "GET /api/v1/matching/rounds/{round_id}": ("admin", "regulator"),
+    "GET /api/v1/proposals": ("bank",),
+    "GET /api/v1/proposals/{proposal_id}": ("bank",),
+    "POST /api/v1/proposals/{proposal_id}/accept": ("bank",),
+    "POST /api/v1/proposals/{proposal_id}/reject": ("bank",),
+    "POST /api/v1/proposals/{proposal_id}/grant": ("bank",),
+    "GET /api/v1/loans/{loan_id}": ("bank",),
+    "POST /api/v1/loans/{loan_id}/events": ("bank",),
 }
 # Operations whose valid-looking input may rightly get 422 because the rule cannot be stated in JSON Schema,
 # so positive_data_acceptance is off for them:
@@ -64,7 +71,9 @@ SERVED_BY: dict[str, tuple[str, ...]] = {
 #   founded_on between 1900 and today (a date range relative to today);
 # - enterprise update: founded_on, as above;
 # - profile: figure_sources must name figures of the same body;
-# - need: needed_by not in the past (relative to today).
+# - need: needed_by not in the past (relative to today);
+# - decisions and loan events: rules against the stored proposal, product and loan (the product's ranges, the
+#   need left, the balance), a note required for the reason 'other', a correction naming an event.
 SEMANTIC_BODY = {
     "POST /api/v1/products",
     "PATCH /api/v1/products/{product_id}",
@@ -73,6 +82,9 @@ SEMANTIC_BODY = {
     "PATCH /api/v1/enterprises/me",
     "PUT /api/v1/enterprises/me/profiles/{fiscal_year}",
     "POST /api/v1/needs",
+    "POST /api/v1/proposals/{proposal_id}/reject",
+    "POST /api/v1/proposals/{proposal_id}/grant",
+    "POST /api/v1/loans/{loan_id}/events",
 }
 # Examples per (operation, caller, mode): enough to reach every branch of these small views while keeping the
 # whole file near a minute per database. A matching round is a real round over the `market` fixture.
@@ -266,6 +278,6 @@ def test_a_role_an_operation_does_not_serve_gets_403(
     client: FlaskClient, make_token: Callable[..., str], label: str, role: str
 ) -> None:
     method, path = label.split(" ", 1)
-    url = path.format(product_id=1, fiscal_year=2024, need_id=1, round_id=1)
+    url = path.format(product_id=1, fiscal_year=2024, need_id=1, round_id=1, proposal_id=1, loan_id=1)
     response = client.open(url, method=method, json={}, headers=auth(make_token(role, bank_code="FUZZ")))
     assert response.status_code == 403, response.json
