@@ -18,6 +18,7 @@ from db import migrate
 from db.base import utcnow
 from enterprises.models import Enterprise
 from matchmaker.credit_scores import ModelRegistryError, ScoringUnavailable, activate, active_model, register_model
+from matchmaker.decisions import expire_overdue
 from matchmaker.models import ScoringModel
 from matchmaker.monitoring import format_report, monitor
 from matchmaker.rounds import RoundInProgress, RoundParams, run_round
@@ -337,6 +338,15 @@ def match_run(k: int, overbooking: float, dry_run: bool) -> None:
     click.echo(f"  {'gap':<32} {stats['gap']:.4%}")
     click.echo(f"  {'solver':<32} {stats['solver']} ({stats['solver_iterations']} flow solves)")
     click.echo(f"  {'seconds':<32} {stats['seconds']:.2f}")
+
+
+@match_group.command("expire")
+@click.option("--days", default=10, show_default=True, type=click.IntRange(1, 365))
+def match_expire(days: int) -> None:
+    """Expire proposals a bank left unanswered for DAYS days (有求必应); their needs return to the next round."""
+    with _session() as session, session.begin():
+        count = expire_overdue(session, utcnow(), days)
+    click.echo(f"{count} proposal(s) expired")
 
 
 @match_group.command("export-graph")

@@ -281,3 +281,15 @@ def test_concurrent_grants_never_pass_the_quota(app: Flask, db_session: Session)
     assert product_granted_total_from_ledger(db_session, tight.product.id) == 700 * WAN
     assert len(db_session.scalars(select(Loan)).all()) == 7
     assert reconcile(db_session) == []
+
+
+def test_the_expire_command_expires_unanswered_proposals(app: Flask, db_session: Session, book: Book) -> None:
+    need = enterprise_with_need(db_session, 77)
+    proposal = propose(db_session, need, book.product, created_at=utcnow() - timedelta(days=11))
+    db_session.commit()
+    result = app.test_cli_runner().invoke(args=["match", "expire", "--days", "10"])
+    assert result.exit_code == 0, result.output
+    assert "1 proposal(s) expired" in result.output
+    db_session.expire_all()
+    assert db_session.get(Proposal, proposal.id).status == "expired"
+    assert db_session.get(FinancingNeed, need.id).status == "open"
