@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from accounts import passwords
 from accounts.models import Role
 from accounts.tokens import create_account, issue_token
 from api import create_app
@@ -34,6 +35,7 @@ from products.service import create_product
 from scoring.platform import train_synthetic_model
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+passwords.SCRYPT_N = 2**8  # registrations by the hundred: keep the slow hash's shape, not its cost
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
