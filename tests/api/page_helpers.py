@@ -12,25 +12,14 @@ from sqlalchemy.orm import Session
 from products.models import Bank, LoanProduct
 from products.schemas import ProductSchema
 from products.service import create_product
+from tests.api.product_samples import product_body
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def add_product(app: Flask, bank_code: str = "BANK1", code: str = "P1", **overrides: Any) -> int:
     """Create a product (and its bank if needed) through the service; returns its id."""
-    raw: dict[str, Any] = {
-        "code": code,
-        "name": f"产品 {code}",
-        "type": "credit_loan",
-        "amount_min": 100_000,
-        "amount_max": 3_000_000,
-        "term_min_months": 6,
-        "term_max_months": 36,
-        "rate_min": 3.2,
-        "rate_max": 4.5,
-        "collateral": ["none"],
-        "quota": 500_000_000,
-    } | overrides
+    raw = product_body(code, **overrides)
     with app.extensions["session_factory"]() as session, session.begin():
         bank = session.scalar(select(Bank).where(Bank.code == bank_code))
         if bank is None:
