@@ -163,8 +163,6 @@ def import_file(args: dict[str, Any]) -> Response:
     except ImportRejected as error:
         session().rollback()
         abort(422, message=error.message, errors={"rows": [row.as_dict() for row in error.errors]})
-    except ProductError as error:  # a concurrent upload wrote one of the codes first
-        _refuse(error)
     # Dumped before the dry run's rollback, which would take the would-be values away from the objects.
     answer = ImportResultSchema().dump(
         {

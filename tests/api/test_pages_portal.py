@@ -5,12 +5,14 @@ import io
 import json
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from products import importing
 from products.models import LoanProduct
 from tests.api.page_helpers import add_product, csrf_token, post_form, product_row, sign_in
 
@@ -235,3 +237,16 @@ def test_a_file_over_the_upload_limit_is_refused_with_a_page(
     assert response.status_code == 413
     assert "文件过大" in response.get_data(as_text=True)
     assert product_count(db_session) == 0
+
+
+def test_an_upload_racing_another_for_the_same_code_is_refused_not_a_crash(
+    client: FlaskClient, make_token: Callable[..., str], db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client, make_token("bank", bank_code="MINE"))
+    upload(client, "\n".join([CSV_HEADER, csv_line("U1")]))
+    # The other upload's row is already there, but this one looked before it was written.
+    monkeypatch.setattr(importing, "find_by_code", lambda *args: None)
+    response = upload(client, "\n".join([CSV_HEADER, csv_line("U1"), csv_line("U2")]))
+    assert response.status_code == 422
+    assert "already used by another of your products" in response.get_data(as_text=True)
+    assert product_count(db_session) == 1
