@@ -12,6 +12,7 @@ from api.database import init_database
 from api.errors import register_error_handlers
 from api.health import bp as health_bp
 from api.i18n import init_i18n
+from api.security_headers import init_security_headers
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -45,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         return send_from_directory(app.config["SWAGGER_UI_ASSETS"], filename)
 
     register_error_handlers(app)
+    init_security_headers(app)
     from api.cli import register_commands
 
     register_commands(app)
