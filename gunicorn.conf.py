@@ -44,3 +44,20 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # Heartbeat files on a RAM disk: a slow disk (or a container's overlay) must not make workers look dead.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
+
+
+def on_starting(server: object) -> None:
+    """Wait for the database before starting workers (MATCHMAKER_DB_WAIT seconds, default 30), then stop with
+    one clear line if it never answers: workers that cannot reach it would only fail every request."""
+    from db import default_database_url
+    from db.wait import DEFAULT_WAIT_SECONDS, DatabaseUnavailable, wait_for_database
+
+    value = os.environ.get("MATCHMAKER_DB_WAIT", str(DEFAULT_WAIT_SECONDS))
+    try:
+        seconds = float(value)
+    except ValueError:
+        sys.exit(f"gunicorn.conf.py: MATCHMAKER_DB_WAIT must be a number of seconds, not {value!r}")
+    try:
+        wait_for_database(os.environ.get("DATABASE_URL") or default_database_url(), seconds)
+    except DatabaseUnavailable as error:
+        sys.exit(f"gunicorn: cannot start: {error}")

@@ -16,6 +16,7 @@ from accounts.models import Account, Role
 from accounts.tokens import create_account, issue_token, revoke
 from db import migrate
 from db.base import utcnow
+from db.wait import DEFAULT_WAIT_SECONDS, DatabaseUnavailable, wait_for_database
 from enterprises.models import Enterprise
 from matchmaker.credit_scores import ModelRegistryError, ScoringUnavailable, activate, active_model, register_model
 from matchmaker.decisions import expire_overdue
@@ -51,8 +52,21 @@ scoring_group = AppGroup("scoring", help="Credit-scoring models: train, evaluate
 
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
-def db_upgrade(revision: str) -> None:
-    """Apply the migrations to DATABASE_URL."""
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_WAIT_SECONDS,
+    show_default=True,
+    envvar="MATCHMAKER_DB_WAIT",
+    help="Seconds to wait for a database server that is still starting.",
+)
+def db_upgrade(revision: str, wait_seconds: float) -> None:
+    """Apply the migrations to DATABASE_URL (after waiting for the database to answer)."""
+    try:
+        wait_for_database(current_app.config["DATABASE_URL"], wait_seconds)
+    except DatabaseUnavailable as error:
+        raise click.ClickException(str(error)) from None
     migrate.upgrade(current_app.config["DATABASE_URL"], revision)
     click.echo(f"database at {revision}")
 

@@ -6,7 +6,8 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,24 @@ def page_message(error: HTTPException) -> str | None:
     return None
 
 
+RETRY_AFTER_SECONDS = 5
+
+
 def handle_unexpected(error: Exception) -> Response | tuple[object, int]:
+    if _database_unreachable(error):
+        # The database restarts or fails over: say so and when to retry, instead of a bare 500. The pool
+        # (pool_pre_ping) reconnects on the next request once the server answers again.
+        log.error("database unreachable on %s %s: %s", request.method, request.path, str(error).splitlines()[0])
+        unavailable = ServiceUnavailable("数据库暂时不可用，请稍后重试 / The database is unavailable; retry shortly.")
+        unavailable.data = {"headers": {"Retry-After": str(RETRY_AFTER_SECONDS)}}  # type: ignore[attr-defined]
+        return handle_http_exception(unavailable)
     log.exception("unhandled error on %s %s", request.method, request.path)
     return handle_http_exception(InternalServerError())
+
+
+def _database_unreachable(error: Exception) -> bool:
+    """A lost or refused connection (server down, restarting, or the connection cut), not a bad query."""
+    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def register_error_handlers(app: Flask) -> None:
