@@ -2,9 +2,12 @@
 rates and ratios in percent. matchmaker may not import api, whose formatting serves the pages; these are
 the same conventions (at most two decimals, trailing zeros dropped)."""
 
+import functools
+
 YUAN_PER_WAN = 10_000
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a round formats the same amounts, rates and limits tens of thousands of times
 def _trim(number: float, decimals: int = 2) -> str:
     text = f"{number:,.{decimals}f}"
     if "." in text:

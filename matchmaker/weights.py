@@ -33,9 +33,9 @@ contributions is the same for every pair.
 """
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -74,6 +74,7 @@ BONUSES = (
     "fast_approval",
     "specialised_innovative",
 )
+FACTORS = SCORES + BONUSES
 
 
 _SHAPE = frozenset({"approval_slope", "reference_rate", "fast_approval_days"})
@@ -269,6 +270,18 @@ def edge_weight(product: ProductTerms, applicant: Applicant, policy: WeightPolic
     return float(combine(_single(product, applicant, policy), policy)[0])
 
 
+class _Edge(NamedTuple):
+    """One edge with its scores (``scores``' output as floats) and the amount's and the term's positions in the
+    product's ranges (``_position``), which the factor texts quote. A named tuple: a round builds one per
+    proposal, and a frozen dataclass costs several times as much to create."""
+
+    product: ProductTerms
+    applicant: Applicant
+    parts: Mapping[str, float]
+    amount_at: float
+    term_at: float
+
+
 def _where(position: float) -> tuple[str, str]:
     if position < 1 / 3:
         return "下段", "lower part"
@@ -277,71 +290,104 @@ def _where(position: float) -> tuple[str, str]:
     return "中段", "middle"
 
 
-def _texts(
-    product: ProductTerms,
-    applicant: Applicant,
-    parts: Mapping[str, float],
-    amount_at: float,
-    term_at: float,
-) -> dict[str, tuple[str, str]]:
-    """zh/en text of each factor, quoting the pair's figures; ``amount_at`` and ``term_at`` are the amount's and
-    the term's positions in the product's ranges (``_position``)."""
+def _approval_text(edge: _Edge) -> tuple[str, str]:
+    product, pd = edge.product, edge.applicant.pd
+    if pd is None:
+        return "尚无信用评分，获批概率按五成估计", "no credit score yet: approval estimated at even odds"
     limit = appetite(product)
     source_zh, source_en = (
         ("本产品可接受", "this product's") if product.max_pd is not None else ("同类产品通常可接受", "the usual")
     )
-    if applicant.pd is None:
-        approval = (
-            "尚无信用评分，获批概率按五成估计",
-            "no credit score yet: approval estimated at even odds",
-        )
-    else:
-        approval = (
-            f"估计获批概率 {fraction(parts['approval'])}（违约概率 {fraction(applicant.pd)}，"
-            f"{source_zh}的为 {fraction(limit)}）",
-            f"estimated approval chance {fraction(parts['approval'])} (PD {fraction(applicant.pd)} against "
-            f"{source_en} {fraction(limit)})",
-        )
-    amount_zh, amount_en = _where(amount_at)
-    term_zh, term_en = _where(term_at)
-    ceiling_zh = f"，可接受的最高利率 {percent(applicant.max_rate)}" if applicant.max_rate is not None else ""
-    ceiling_en = f" (maximum accepted {percent(applicant.max_rate)})" if applicant.max_rate is not None else ""
-    days = product.approval_days
-    return {
-        "approval": approval,
-        "amount_fit": (
-            f"需求金额 {wan_zh(applicant.amount)}位于本产品额度（{wan_zh(product.amount_min)}至 "
-            f"{wan_zh(product.amount_max)}）的{amount_zh}",
-            f"the amount {yuan_en(applicant.amount)} sits in the {amount_en} of this product's range "
-            f"({yuan_en(product.amount_min)} to {yuan_en(product.amount_max)})",
-        ),
-        "term_fit": (
-            f"期限 {applicant.term_months} 个月位于本产品期限（{product.term_min_months}–"
-            f"{product.term_max_months} 个月）的{term_zh}",
-            f"the term of {applicant.term_months} months sits in the {term_en} of this product's "
-            f"{product.term_min_months} to {product.term_max_months} months",
-        ),
-        "rate_fit": (
-            f"本产品利率 {percent(product.rate_min)} 起{ceiling_zh}",
-            f"this product's rate starts at {percent(product.rate_min)}{ceiling_en}",
-        ),
-        "first_time_borrower": ("首贷户优先", "priority for first-time borrowers"),
-        "first_loan_friendly": (
-            "本产品面向首贷户",
-            "the product welcomes first-time borrowers",
-        ),
-        "micro": ("微型企业优先", "priority for micro enterprises"),
-        "small": ("小型企业优先", "priority for small enterprises"),
-        "risk_compensation": (
-            "本产品可纳入风险补偿资金",
-            "the product is covered by the risk-compensation fund",
-        ),
-        "fast_approval": (f"审批快：约 {days} 天", f"fast approval: about {days} days"),
-        "specialised_innovative": (
-            "专精特新企业优先",
-            "priority for specialised and innovative (专精特新) enterprises",
-        ),
-    }
+    chance = fraction(edge.parts["approval"])
+    return (
+        f"估计获批概率 {chance}（违约概率 {fraction(pd)}，{source_zh}的为 {fraction(limit)}）",
+        f"estimated approval chance {chance} (PD {fraction(pd)} against {source_en} {fraction(limit)})",
+    )
+
+
+def _amount_text(edge: _Edge) -> tuple[str, str]:
+    product, amount = edge.product, edge.applicant.amount
+    where_zh, where_en = _where(edge.amount_at)
+    return (
+        f"需求金额 {wan_zh(amount)}位于本产品额度（{wan_zh(product.amount_min)}至 "
+        f"{wan_zh(product.amount_max)}）的{where_zh}",
+        f"the amount {yuan_en(amount)} sits in the {where_en} of this product's range "
+        f"({yuan_en(product.amount_min)} to {yuan_en(product.amount_max)})",
+    )
+
+
+def _term_text(edge: _Edge) -> tuple[str, str]:
+    product, term = edge.product, edge.applicant.term_months
+    where_zh, where_en = _where(edge.term_at)
+    return (
+        f"期限 {term} 个月位于本产品期限（{product.term_min_months}–{product.term_max_months} 个月）的{where_zh}",
+        f"the term of {term} months sits in the {where_en} of this product's "
+        f"{product.term_min_months} to {product.term_max_months} months",
+    )
+
+
+def _rate_text(edge: _Edge) -> tuple[str, str]:
+    rate, ceiling = percent(edge.product.rate_min), edge.applicant.max_rate
+    ceiling_zh = f"，可接受的最高利率 {percent(ceiling)}" if ceiling is not None else ""
+    ceiling_en = f" (maximum accepted {percent(ceiling)})" if ceiling is not None else ""
+    return f"本产品利率 {rate} 起{ceiling_zh}", f"this product's rate starts at {rate}{ceiling_en}"
+
+
+def _fast_approval_text(edge: _Edge) -> tuple[str, str]:
+    days = edge.product.approval_days
+    return f"审批快：约 {days} 天", f"fast approval: about {days} days"
+
+
+def _fixed(zh: str, en: str) -> Callable[[_Edge], tuple[str, str]]:
+    return lambda _edge: (zh, en)
+
+
+# zh/en text of each factor, quoting the pair's figures; written only for the factors that are shown.
+_TEXTS: dict[str, Callable[[_Edge], tuple[str, str]]] = {
+    "approval": _approval_text,
+    "amount_fit": _amount_text,
+    "term_fit": _term_text,
+    "rate_fit": _rate_text,
+    "first_time_borrower": _fixed("首贷户优先", "priority for first-time borrowers"),
+    "first_loan_friendly": _fixed("本产品面向首贷户", "the product welcomes first-time borrowers"),
+    "micro": _fixed("微型企业优先", "priority for micro enterprises"),
+    "small": _fixed("小型企业优先", "priority for small enterprises"),
+    "risk_compensation": _fixed("本产品可纳入风险补偿资金", "the product is covered by the risk-compensation fund"),
+    "fast_approval": _fast_approval_text,
+    "specialised_innovative": _fixed(
+        "专精特新企业优先", "priority for specialised and innovative (专精特新) enterprises"
+    ),
+}
+
+
+def _edges(
+    products: Sequence[ProductTerms], applicants: Sequence[Applicant], policy: WeightPolicy
+) -> tuple[list[_Edge], np.ndarray]:
+    """Edge i being (products[i], applicants[i]), with scores from one vectorised pass over the edges (the same
+    ``scores`` that ``edge_weights`` uses), and the float64[E, len(FACTORS)] contributions of each factor to
+    log(weight) against a neutral pair: exponent · ln(score / NEUTRAL_SCORE) for a score, ln(1 + β·x) for a
+    bonus, NaN for a bonus that does not apply (x = 0 or β = 0)."""
+    columns = product_columns(products) | applicant_columns(applicants)
+    parts = scores(columns, policy)
+    contributions = np.empty((len(products), len(FACTORS)), dtype=np.float64)
+    for k, name in enumerate(SCORES):
+        contributions[:, k] = getattr(policy, name) * np.log(parts[name] / NEUTRAL_SCORE)
+    for k, name in enumerate(BONUSES, start=len(SCORES)):
+        beta, x = policy.bonus(name), parts[name]
+        contributions[:, k] = np.where((x > 0) & (beta > 0), np.log1p(beta * x), np.nan)
+    values = zip(*(parts[name].tolist() for name in FACTORS), strict=True)
+    amount_at, term_at = _amount_position(columns).tolist(), _term_position(columns).tolist()
+    edges = [
+        _Edge(product, applicant, dict(zip(FACTORS, row, strict=True)), amount, term)
+        for product, applicant, row, amount, term in zip(products, applicants, values, amount_at, term_at, strict=True)
+    ]
+    return edges, contributions
+
+
+def _factor(edge: _Edge, policy: WeightPolicy, name: str, contribution: float) -> dict[str, Any]:
+    weight = getattr(policy, name) if name in SCORES else policy.bonus(name)
+    zh, en = _TEXTS[name](edge)
+    return {"score": edge.parts[name], "weight": weight, "contribution": contribution, "zh": zh, "en": en}
 
 
 def weight_factors(product: ProductTerms, applicant: Applicant, policy: WeightPolicy) -> dict[str, dict[str, Any]]:
@@ -355,65 +401,62 @@ def edge_factors(
     applicants: Sequence[Applicant],
     policy: WeightPolicy,
 ) -> list[dict[str, dict[str, Any]]]:
-    """``weight_factors`` of many edges at once, edge i being (products[i], applicants[i]). The scores come
-    from one vectorised pass over the edges (the same ``scores`` that ``edge_weights`` uses), so a round's
-    explanations cost a Python loop over the texts only, not a numpy call per factor per edge."""
-    columns = product_columns(products) | applicant_columns(applicants)
-    parts = scores(columns, policy)
-    names = list(parts)
-    values = zip(*(parts[name].tolist() for name in names), strict=True)
-    positions = zip(
-        _amount_position(columns).tolist(),
-        _term_position(columns).tolist(),
-        strict=True,
-    )
+    """``weight_factors`` of many edges at once, edge i being (products[i], applicants[i])."""
+    edges, contributions = _edges(products, applicants, policy)
     return [
-        _factors(
-            product,
-            applicant,
-            policy,
-            dict(zip(names, row, strict=True)),
-            amount_at,
-            term_at,
-        )
-        for product, applicant, row, (amount_at, term_at) in zip(products, applicants, values, positions, strict=True)
-    ]
-
-
-def _factors(
-    product: ProductTerms,
-    applicant: Applicant,
-    policy: WeightPolicy,
-    parts: Mapping[str, float],
-    amount_at: float,
-    term_at: float,
-) -> dict[str, dict[str, Any]]:
-    texts = _texts(product, applicant, parts, amount_at, term_at)
-    factors: dict[str, dict[str, Any]] = {}
-    for name in SCORES:
-        weight = getattr(policy, name)
-        contribution = weight * math.log(parts[name] / NEUTRAL_SCORE)
-        factors[name] = {
-            "score": parts[name],
-            "weight": weight,
-            "contribution": contribution,
+        {
+            name: _factor(edge, policy, name, contribution)
+            for name, contribution in zip(FACTORS, row, strict=True)
+            if not math.isnan(contribution)
         }
-    for name in BONUSES:
-        if parts[name] > 0 and policy.bonus(name) > 0:
-            beta = policy.bonus(name)
-            factors[name] = {
-                "score": parts[name],
-                "weight": beta,
-                "contribution": math.log1p(beta * parts[name]),
-            }
-    for name, factor in factors.items():
-        factor["zh"], factor["en"] = texts[name]
-    return factors
+        for edge, row in zip(edges, contributions.tolist(), strict=True)
+    ]
 
 
 def top_factors(factors: Mapping[str, Mapping[str, Any]], top: int = 3) -> dict[str, list[dict[str, Any]]]:
     """The ``top`` largest positive and negative contributions, for "why this product"."""
-    ranked = sorted(factors.items(), key=lambda item: item[1]["contribution"], reverse=True)
-    positive = [{"factor": name, **factor} for name, factor in ranked if factor["contribution"] > 0][:top]
-    negative = [{"factor": name, **factor} for name, factor in reversed(ranked) if factor["contribution"] < 0][:top]
-    return {"positive": positive, "negative": negative}
+    positive, negative = _top_names({name: factor["contribution"] for name, factor in factors.items()}, top)
+    return {
+        "positive": [{"factor": name, **factors[name]} for name in positive],
+        "negative": [{"factor": name, **factors[name]} for name in negative],
+    }
+
+
+def _top_names(contributions: Mapping[str, float], top: int) -> tuple[list[str], list[str]]:
+    """The names of the ``top`` largest positive contributions, largest first, and of the ``top`` most negative,
+    most negative first (ties in the mapping's order, reversed for the negative ones)."""
+    ranked = sorted(contributions.items(), key=lambda item: item[1], reverse=True)
+    positive = [name for name, contribution in ranked if contribution > 0][:top]
+    negative = [name for name, contribution in reversed(ranked) if contribution < 0][:top]
+    return positive, negative
+
+
+def edge_top_factors(
+    products: Sequence[ProductTerms],
+    applicants: Sequence[Applicant],
+    policy: WeightPolicy,
+    top: int = 3,
+) -> list[dict[str, list[dict[str, Any]]]]:
+    """``top_factors(weight_factors(product, applicant, policy), top)`` of many edges at once: what a round
+    stores with each proposal. The factors are ranked for all edges at once (a stable sort, as ``_top_names``),
+    and only the ones kept get their texts."""
+    edges, contributions = _edges(products, applicants, policy)
+    present = np.nan_to_num(contributions, nan=0.0)  # a bonus that does not apply is neither positive nor negative
+    order = np.argsort(-present, axis=1, kind="stable")
+    positives = np.minimum((present > 0).sum(axis=1), top).tolist()
+    negatives = np.minimum((present < 0).sum(axis=1), top).tolist()
+    explained = []
+    for edge, ranked, row, positive, negative in zip(
+        edges, order.tolist(), contributions.tolist(), positives, negatives, strict=True
+    ):
+        explained.append(
+            {
+                "positive": [_named_factor(edge, policy, FACTORS[k], row[k]) for k in ranked[:positive]],
+                "negative": [_named_factor(edge, policy, FACTORS[k], row[k]) for k in ranked[::-1][:negative]],
+            }
+        )
+    return explained
+
+
+def _named_factor(edge: _Edge, policy: WeightPolicy, name: str, contribution: float) -> dict[str, Any]:
+    return {"factor": name, **_factor(edge, policy, name, contribution)}

@@ -1,4 +1,4 @@
-"""The round's batched score snapshots and weight factors say exactly what the per-pair functions say."""
+"""The round's batched score snapshots, rule texts and weight factors say exactly what the per-pair functions say."""
 
 from datetime import date
 from pathlib import Path
@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from enterprises.models import FinancingNeed
 from matchmaker.credit_scores import active_model, applicant_record
-from matchmaker.eligibility import Applicant, ProductTerms
+from matchmaker.eligibility import Applicant, ProductTerms, check
 from matchmaker.models import Proposal
 from matchmaker.rounds import RoundParams, run_round
-from matchmaker.weights import WeightPolicy, edge_factors, weight_factors
+from matchmaker.weights import WeightPolicy, edge_factors, top_factors, weight_factors
 from products.models import LoanProduct
+from scoring.features import columns_from_records, feature_columns
 from scoring.scorecard import assess
 
 
@@ -47,3 +48,35 @@ def test_edge_factors_equal_weight_factors_pair_by_pair(db_session: Session, mar
     policy = WeightPolicy(bonus_micro=0.5)
     batched = edge_factors([p for p, _ in pairs], [a for _, a in pairs], policy)
     assert batched == [weight_factors(p, a, policy) for p, a in pairs]
+
+
+def test_each_proposal_explains_itself_as_check_and_weight_factors_do_for_its_pair(
+    app: Flask, db_session: Session, market: Any, tmp_path: Path
+) -> None:
+    """The round shares rule texts between pairs and serialises them once; what is stored must still be every
+    rule of that very pair, with its figures, and its top weight factors."""
+    policy = WeightPolicy(bonus_micro=0.5)
+    run_round(app.extensions["session_factory"], RoundParams(policy=policy.as_dict()), tmp_path)
+    _row, model = active_model(db_session)
+    proposals = db_session.scalars(select(Proposal)).all()
+    assert len(proposals) > 5
+    for proposal in proposals:
+        need = db_session.get(FinancingNeed, proposal.need_id)
+        enterprise = need.enterprise
+        record = applicant_record(enterprise, need, date.today())
+        pd = float(model.predict_pd(feature_columns(columns_from_records([record])))[0])
+        applicant = Applicant.from_rows(enterprise, enterprise.profiles[-1], need, pd)
+        terms = ProductTerms.from_product(db_session.get(LoanProduct, proposal.product_id))
+        eligibility = check(terms, applicant, date.today())
+        top = top_factors(weight_factors(terms, applicant, policy))
+        assert eligibility.passed
+        assert proposal.explanation == {
+            "rules_passed": [{"rule": r.rule, "zh": r.zh, "en": r.en} for r in eligibility.results],
+            **{
+                sign: [
+                    {"factor": f["factor"], "contribution": round(f["contribution"], 4), "zh": f["zh"], "en": f["en"]}
+                    for f in top[sign]
+                ]
+                for sign in ("positive", "negative")
+            },
+        }

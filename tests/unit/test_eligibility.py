@@ -3,7 +3,7 @@ failure is reported; "what would make you eligible" ranks by how little must cha
 candidate edges agree with ``check`` on random rounds."""
 
 import random
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date, timedelta
 
 import pytest
@@ -11,9 +11,11 @@ import pytest
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
 from matchmaker.candidates import candidate_edges
 from matchmaker.eligibility import (
+    RULE_INPUTS,
     RULES,
     Applicant,
     ProductTerms,
+    RuleMemo,
     check,
     failed_rules,
     suggestions,
@@ -424,3 +426,48 @@ def test_candidate_edges_of_an_empty_round():
     for offer, seekers in (([], [applicant()]), ([product()], [])):
         edge_need, edge_product = candidate_edges(offer, seekers, ON)
         assert edge_need.size == edge_product.size == 0
+
+
+class _RecordingApplicant(Applicant):
+    """An applicant that notes in _READS every field a rule reads."""
+
+    def __getattribute__(self, name: str):
+        if name in _APPLICANT_FIELDS:
+            _READS.add(name)
+        return super().__getattribute__(name)
+
+
+_APPLICANT_FIELDS = {item.name for item in fields(Applicant)}
+_READS: set[str] = set()
+
+
+def test_rules_read_only_the_applicant_fields_rule_inputs_names():
+    rng = random.Random(7)
+    read_somewhere: set[str] = set()
+    for _ in range(3):
+        offer, seekers = _random_round(rng, needs=60, products=40)
+        recording = [_RecordingApplicant(**{name: getattr(a, name) for name in _APPLICANT_FIELDS}) for a in seekers]
+        for p in offer:
+            for a in recording:
+                for rule in RULES:
+                    _READS.clear()
+                    rule(p, a, ON)
+                    assert set(RULE_INPUTS[rule.__name__](p)) >= _READS, rule.__name__
+                    read_somewhere |= _READS
+    assert set(RULE_INPUTS) == {rule.__name__ for rule in RULES}
+    assert "pd" in read_somewhere and "collateral_available" in read_somewhere  # the recording works
+
+
+def test_rule_memo_gives_what_check_gives_and_computes_each_result_once():
+    rng = random.Random(11)
+    offer, seekers = _random_round(rng, needs=80, products=40)
+    computed: list[str] = []
+    memo = RuleMemo(ON, render=lambda result: computed.append(result.rule) or result)
+    for _ in range(2):  # the second pass is all look-ups
+        for p in offer:
+            for a in seekers:
+                assert memo.results(p, a) == check(p, a, ON).results
+    pairs = len(offer) * len(seekers)
+    assert len(computed) < pairs * len(RULES) / 2
+    for name in ("product_available", "quota_available"):  # they read no applicant field: once per product
+        assert computed.count(name) == len(offer)

@@ -17,6 +17,7 @@ from matchmaker.weights import (
     PolicyError,
     WeightPolicy,
     applicant_columns,
+    edge_top_factors,
     edge_weight,
     edge_weights,
     product_columns,
@@ -218,6 +219,22 @@ def test_top_factors_name_the_pairs_figures():
     assert "900 万元" in factors["amount_fit"]["zh"] and "upper part" in factors["amount_fit"]["en"]
     assert "3.45%" in factors["rate_fit"]["zh"] and "5%" in factors["rate_fit"]["en"]
     assert "micro" not in factors and "fast_approval" in factors
+
+
+def test_edge_top_factors_are_top_factors_of_each_pair_ties_included():
+    """What a round stores: the batch ranks the factors of all edges at once, and must keep what top_factors
+    keeps, in the same order, also when contributions tie (equal bonuses, zero exponents)."""
+    products, applicants = _random_pairs(12, 400)
+    tied = WeightPolicy(
+        bonus_first_time_borrower=0.2, bonus_micro=0.2, bonus_small=0.2, bonus_specialised_innovative=0.2, term_fit=0
+    )
+    for policy in (POLICY, tied):
+        for top in (1, 3, 11):
+            batched = edge_top_factors(products, applicants, policy, top=top)
+            assert batched == [
+                top_factors(weight_factors(p, a, policy), top) for p, a in zip(products, applicants, strict=True)
+            ]
+    assert edge_top_factors([], [], POLICY) == []
 
 
 def test_default_appetite_by_product_type_is_named_as_such():
