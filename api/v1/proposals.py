@@ -14,6 +14,7 @@ from flask_smorest import abort
 from accounts.models import Account
 from api.auth import protected, require_roles
 from api.database import session
+from api.idempotency import idempotent
 from api.v1.schemas import ApiBlueprint, PageArgs, page_of
 from matchmaker.bank_view import bank_proposal_view, bank_proposals, own_proposal
 from matchmaker.decision_schemas import GrantSchema, RejectSchema
@@ -85,7 +86,8 @@ def own_or_404(account: Account, proposal_id: int) -> Proposal:
 
 
 def decide(proposal_id: int, act: Callable[[Proposal, Account], object]) -> dict[str, Any]:
-    """Apply a decision to one of the caller's proposals, commit, and answer the proposal as it is now."""
+    """Apply a decision to one of the caller's proposals and answer the proposal as it is now. Nothing is
+    committed here: ``@idempotent`` commits once the answer is built."""
     account = require_roles("bank")
     proposal = own_or_404(account, proposal_id)
     try:
@@ -93,7 +95,6 @@ def decide(proposal_id: int, act: Callable[[Proposal, Account], object]) -> dict
     except DecisionError as error:
         session().rollback()
         abort(error.status, message=error.message, errors={"json": error.errors})
-    session().commit()
     return bank_proposal_view(session(), proposal)
 
 
@@ -128,6 +129,7 @@ class ProposalById(MethodView):
 
 @blp.route(f"/{PROPOSAL_ID}/accept", methods=["POST"])
 @protected(blp, "bank")
+@idempotent(blp)
 @blp.response(200, BankProposalSchema)
 @refusals
 def accept_proposal(proposal_id: int) -> dict[str, Any]:
@@ -137,6 +139,7 @@ def accept_proposal(proposal_id: int) -> dict[str, Any]:
 
 @blp.route(f"/{PROPOSAL_ID}/reject", methods=["POST"])
 @protected(blp, "bank")
+@idempotent(blp)
 @blp.arguments(RejectSchema)
 @blp.response(200, BankProposalSchema)
 @refusals
@@ -148,6 +151,7 @@ def reject_proposal(body: dict[str, Any], proposal_id: int) -> dict[str, Any]:
 
 @blp.route(f"/{PROPOSAL_ID}/grant", methods=["POST"])
 @protected(blp, "bank")
+@idempotent(blp)
 @blp.arguments(GrantSchema)
 @blp.response(201, BankProposalSchema)
 @refusals

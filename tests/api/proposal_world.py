@@ -5,6 +5,7 @@ caller. Built straight through the domain (no matching round) with the builders 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
@@ -23,6 +24,17 @@ SCORE = {
     "grade": "B",
     "reasons": [{"zh": "盈利稳定", "en": "steady profit"}],
 }
+
+
+def grant_body(**changes: Any) -> dict[str, Any]:
+    """A grant bank 1 may make on its pending proposal (60 万元 of the need's 100 万元)."""
+    return {
+        "amount": 60 * WAN,
+        "rate": 4.35,
+        "term_months": 12,
+        "granted_on": date.today().isoformat(),
+        "kind": "first_loan",
+    } | changes
 
 
 @dataclass

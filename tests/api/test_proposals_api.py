@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.api.proposal_world import World, build_world
+from tests.api.proposal_world import World, build_world, grant_body
 from tests.conftest import auth
 from tests.integration.credit_book import WAN, snapshot
 
@@ -20,16 +20,6 @@ from tests.integration.credit_book import WAN, snapshot
 @pytest.fixture
 def world(app: Flask, make_token: Callable[..., str]) -> World:
     return build_world(app, make_token)
-
-
-def grant_body(**changes: Any) -> dict[str, Any]:
-    return {
-        "amount": 60 * WAN,
-        "rate": 4.35,
-        "term_months": 12,
-        "granted_on": date.today().isoformat(),
-        "kind": "first_loan",
-    } | changes
 
 
 def operations(w: World) -> list[tuple[str, str, dict[str, Any] | None]]:

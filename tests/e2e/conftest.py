@@ -3,12 +3,15 @@ migrated) and headless Debian Chromium driven by Playwright."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,7 +28,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
+    """Until /healthz answers: a few seconds on an idle machine, far more when the cores are shared."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -36,36 +40,75 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 
                     return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within 30 s")
+    raise RuntimeError(f"gunicorn did not answer within {seconds} s")
+
+
+@dataclass
+class Server:
+    base: str  # http://127.0.0.1:PORT
+    database_url: str
+    process: subprocess.Popen[bytes]  # the gunicorn master
+
+    def worker_pids(self) -> list[int]:
+        """The master's live children (its workers), read from /proc; a killed worker not yet reaped (a
+        zombie) is not one."""
+        pids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                state, parent = stat.read_text().rpartition(")")[2].split()[:2]
+            except OSError:  # the process ended meanwhile
+                continue
+            if int(parent) == self.process.pid and state != "Z":
+                pids.append(int(stat.parent.name))
+        return pids
+
+
+@contextmanager
+def gunicorn_server(database_url: str, workers: int, log: Path) -> Iterator[Server]:
+    """gunicorn (``workers`` sync workers, as gunicorn.conf.py reads GUNICORN_WORKERS) serving the app on a
+    migrated database at a free port; its output goes to ``log``. Stopped on exit."""
+    port = _free_port()
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "e2e-secret",
+        "GUNICORN_WORKERS": str(workers),
+        "LOG_LEVEL": "WARNING",
+        "RATELIMIT_ENABLED": "0",  # journeys sign in many times a minute; the limits have tests of their own
+    }
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    # No control socket: its default path ($HOME/.gunicorn/gunicorn.ctl) is one for every server on the
+    # machine, and test servers run side by side.
+    command = [gunicorn, "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--no-control-socket"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*command, "api:create_app()"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=output,
+        )
+    server = Server(f"http://127.0.0.1:{port}", database_url, process)
+    try:
+        _wait_until_up(server.base, process)
+        yield server
+    finally:
+        process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown: a worker still booting stops at once
+        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a gunicorn server (2 workers) running the app."""
-    database = tmp_path_factory.mktemp("e2e") / "e2e.sqlite3"
-    url = f"sqlite:///{database}"
+def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The live server's database (SQLite, migrated), for tests that put what they need in it first."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'e2e.sqlite3'}"
     migrate.upgrade(url)
-    port = _free_port()
-    env = os.environ | {
-        "DATABASE_URL": url,
-        "SECRET_KEY": "e2e-secret",
-        "GUNICORN_WORKERS": "2",
-        "LOG_LEVEL": "WARNING",
-    }
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    process = subprocess.Popen(
-        [gunicorn, "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "api:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, process)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    return url
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a gunicorn server (2 workers) running the app."""
+    with gunicorn_server(live_database_url, 2, tmp_path_factory.mktemp("e2e") / "gunicorn.log") as server:
+        yield server.base
 
 
 @pytest.fixture(scope="session")
