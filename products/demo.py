@@ -20,6 +20,7 @@ from products.service import create_product
 from reference.codes import INDUSTRY_SECTIONS, codes
 
 SYNTHETIC_MARK = "（演示数据，系统生成）"
+DEMO_ACTOR = "matchmaker demo load"  # who created the demo's products, in the audit log
 WAN = 10_000  # 1 万元 in yuan
 
 REGIONS = ("某市城区", "某市经济技术开发区", "某市高新技术产业开发区", "某市甲县", "某市乙县", "某市丙旗")
@@ -312,5 +313,5 @@ def load_catalogue(session: Session, seed: int) -> list[Bank]:
     session.flush()
     schema = ProductSchema()
     for bank_code, raw in demo_products(seed):
-        create_product(session, banks[bank_code].id, schema.load(raw))
+        create_product(session, banks[bank_code].id, schema.load(raw), actor=DEMO_ACTOR)
     return list(banks.values())
