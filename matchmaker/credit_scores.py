@@ -89,9 +89,15 @@ def applicant_record(
     facts, or None when it has no profile yet."""
     if not enterprise.profiles:
         return None
-    profile = enterprise.profiles[-1]
+    return profile_record(enterprise, enterprise.profiles[-1], need, today or date.today())
+
+
+def profile_record(
+    enterprise: Enterprise, profile: FinancialProfile, need: FinancingNeed | None, today: date
+) -> dict[str, Any]:
+    """The scoring input from one of the enterprise's profiles (the year before it gives the growth), as of
+    ``today``: the latest profile for a current score, the profile a bank saw at grant time for training."""
     previous = next((p for p in enterprise.profiles if p.fiscal_year == profile.fiscal_year - 1), None)
-    today = today or date.today()
     return {
         **{name: getattr(profile, name) for name in PROFILE_FIELDS},
         "years_in_business": (today - enterprise.founded_on).days / 365.25,

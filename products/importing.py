@@ -8,13 +8,14 @@ line break inside still counts as one line). In a JSON array the "line" of an it
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
+from accounts.audit import Actor
 from products.csv_format import COLUMNS, HEADER_LOOKUP, from_cell, normalise_header
 from products.errors import ProductError
 from products.models import LoanProduct
@@ -58,6 +59,24 @@ class ParsedRow:
     headers: Mapping[str, str] = field(default_factory=dict)  # field name → header as written
 
 
+@dataclass(frozen=True)
+class CsvLayout:
+    """What a CSV file of one kind of record looks like, so that every import reads files the same way.
+    ``noun`` names a record in messages ("product"); ``lookup`` maps a normalised header (English or
+    Chinese) to its field; ``headers`` gives each field's Chinese header; ``read_cell(field, cell)`` is the
+    cell's value, None when empty; ``fallback_encoding`` is tried when the bytes are not UTF-8."""
+
+    noun: str
+    lookup: Mapping[str, str]
+    headers: Mapping[str, str]
+    required: Sequence[str]
+    read_cell: Callable[[str, str], Any]
+    fallback_encoding: str | None = None
+
+
+PRODUCT_LAYOUT = CsvLayout("product", HEADER_LOOKUP, COLUMNS, REQUIRED_COLUMNS, from_cell)
+
+
 @dataclass
 class ImportResult:
     outcomes: list[tuple[LoanProduct, Outcome]] = field(default_factory=list)
@@ -74,8 +93,9 @@ def _file_error(message: str, line: int | None = None) -> ImportRejected:
     return ImportRejected(message, [RowError(line, "file", message)])
 
 
-def decode(data: bytes) -> str:
-    """The file's text: UTF-8 with or without a BOM. Binary files and other encodings are refused."""
+def decode(data: bytes, fallback_encoding: str | None = None) -> str:
+    """The file's text: UTF-8 with or without a BOM, else ``fallback_encoding`` when given (GB18030 is what
+    Excel's plain "CSV" writes on Chinese Windows). Binary files and other encodings are refused."""
     if data.startswith(b"PK\x03\x04"):
         raise _file_error("this is an Excel workbook or another zip file; save it as 'CSV UTF-8' first")
     if b"\x00" in data:
@@ -83,20 +103,30 @@ def decode(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise _file_error(
-            "the file is not UTF-8 text (in Excel choose 'CSV UTF-8 (逗号分隔)' when saving)", line=line
-        ) from error
+        if fallback_encoding is None:
+            line = data[: error.start].count(b"\n") + 1
+            raise _file_error(
+                "the file is not UTF-8 text (in Excel choose 'CSV UTF-8 (逗号分隔)' when saving)", line=line
+            ) from error
+        text = _decode_fallback(data, fallback_encoding)
     if not text.strip():
         raise _file_error("the file is empty")
     return text
 
 
-def parse_csv(data: bytes) -> list[ParsedRow]:
+def _decode_fallback(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise _file_error(f"the file is neither UTF-8 nor {encoding.upper()} text", line=line) from error
+
+
+def parse_csv(data: bytes, layout: CsvLayout = PRODUCT_LAYOUT) -> list[ParsedRow]:
     """Rows of a CSV file keyed by field name; an empty cell leaves its field out."""
-    records = _records(decode(data))
+    records = numbered_records(decode(data, layout.fallback_encoding))
     header = [cell.strip() for cell in records[0][1]]
-    columns = _columns(header)
+    columns = _columns(header, layout)
     headers = {name: written for name, written in zip(columns, header, strict=True) if name}
     rows: list[ParsedRow] = []
     errors: list[RowError] = []
@@ -110,7 +140,7 @@ def parse_csv(data: bytes) -> list[ParsedRow]:
         for name, cell in zip(columns, cells, strict=False):
             if not name and cell.strip():
                 errors.append(RowError(line, "file", f"a value under a column without a header: {cell.strip()!r}"))
-            value = from_cell(name, cell) if name else None
+            value = layout.read_cell(name, cell) if name else None
             if value is not None:
                 data_row[name] = value
         rows.append(ParsedRow(line, data_row, headers))
@@ -119,11 +149,11 @@ def parse_csv(data: bytes) -> list[ParsedRow]:
             f"{len({error.line for error in errors})} lines cannot be read; nothing was imported", errors
         )
     if not rows:
-        raise _file_error("the file has a header but no product lines", line=2)
+        raise _file_error(f"the file has a header but no {layout.noun} lines", line=2)
     return rows
 
 
-def _records(text: str) -> list[tuple[int, list[str]]]:
+def numbered_records(text: str) -> list[tuple[int, list[str]]]:
     """The CSV records numbered as a spreadsheet numbers its rows."""
     reader = csv.reader(io.StringIO(text, newline=""))
     records: list[tuple[int, list[str]]] = []
@@ -135,22 +165,22 @@ def _records(text: str) -> list[tuple[int, list[str]]]:
     return records
 
 
-def _columns(header: list[str]) -> list[str]:
+def _columns(header: list[str], layout: CsvLayout) -> list[str]:
     """The field name of each column; "" for a column without a header (spreadsheets add empty ones)."""
     errors: list[RowError] = []
     columns: list[str] = []
     for written in header:
-        name = HEADER_LOOKUP.get(normalise_header(written), "") if written else ""
+        name = layout.lookup.get(normalise_header(written), "") if written else ""
         if written and not name:
             errors.append(RowError(1, written, f"unknown column {written!r}", written))
         elif name and name in columns:
             errors.append(RowError(1, name, f"column {name!r} appears twice", written))
         columns.append(name)
-    for name in REQUIRED_COLUMNS:
+    for name in layout.required:
         if name not in columns:
-            errors.append(RowError(1, name, f"required column missing: {name} ({COLUMNS[name]})"))
+            errors.append(RowError(1, name, f"required column missing: {name} ({layout.headers[name]})"))
     if errors:
-        raise ImportRejected("the header line is not a product file header; nothing was imported", errors)
+        raise ImportRejected(f"the header line is not a {layout.noun} file header; nothing was imported", errors)
     return columns
 
 
@@ -183,7 +213,7 @@ def _holds_nul(value: Any) -> bool:
     return isinstance(value, str) and "\x00" in value
 
 
-def import_products(session: Session, bank_id: int, rows: Iterable[ParsedRow]) -> ImportResult:
+def import_products(session: Session, bank_id: int, rows: Iterable[ParsedRow], *, actor: Actor) -> ImportResult:
     """Validate every row and create or update the bank's products by code (a row describes the whole
     product: fields it leaves out take their defaults). The changes are flushed, not committed; on
     ImportRejected every bad row is listed and the caller rolls back."""
@@ -195,15 +225,16 @@ def import_products(session: Session, bank_id: int, rows: Iterable[ParsedRow]) -
         try:
             data = schema.load(row.data)
         except ValidationError as error:
-            errors.extend(_validation_errors(row, error.messages))
+            errors.extend(validation_errors(row, error.messages))
             continue
         code = data["code"]
         if code in first_line:
-            errors.append(_row_error(row, "code", f"product code {code!r} already on line {first_line[code]}"))
+            errors.append(row_error(row, "code", f"product code {code!r} already on line {first_line[code]}"))
             continue
         first_line[code] = row.line
         try:
-            result.outcomes.append(_upsert(session, bank_id, data))
+            note = f"文件导入第 {row.line} 行 / import, line {row.line}"
+            result.outcomes.append(_upsert(session, bank_id, data, actor, note))
         except ProductError as error:
             errors.extend(_product_errors(row, error))
     if errors:
@@ -212,10 +243,12 @@ def import_products(session: Session, bank_id: int, rows: Iterable[ParsedRow]) -
     return result
 
 
-def _upsert(session: Session, bank_id: int, data: dict[str, Any]) -> tuple[LoanProduct, Outcome]:
+def _upsert(
+    session: Session, bank_id: int, data: dict[str, Any], actor: Actor, note: str
+) -> tuple[LoanProduct, Outcome]:
     existing = find_by_code(session, bank_id, data["code"])
     if existing is None:
-        return create_product(session, bank_id, data), "created"
+        return create_product(session, bank_id, data, actor=actor, note=note), "created"
     if existing.status == "withdrawn":
         raise ProductError(
             "withdrawn product", {"code": ["this product was withdrawn; give the new product another code"]}
@@ -223,29 +256,29 @@ def _upsert(session: Session, bank_id: int, data: dict[str, Any]) -> tuple[LoanP
     changes = {name: value for name, value in data.items() if getattr(existing, name) != value}
     if not changes:
         return existing, "unchanged"
-    return update_product(session, existing, changes), "updated"
+    return update_product(session, existing, changes, actor=actor, note=note), "updated"
 
 
-def _row_error(row: ParsedRow, field_name: str, message: str) -> RowError:
+def row_error(row: ParsedRow, field_name: str, message: str) -> RowError:
     return RowError(row.line, field_name, message, row.headers.get(field_name))
 
 
 def _product_errors(row: ParsedRow, error: ProductError) -> list[RowError]:
     if not error.errors:
-        return [_row_error(row, "code", error.message)]
-    return [_row_error(row, name, message) for name, messages in error.errors.items() for message in messages]
+        return [row_error(row, "code", error.message)]
+    return [row_error(row, name, message) for name, messages in error.errors.items() for message in messages]
 
 
-def _validation_errors(row: ParsedRow, messages: Any, field_name: str = "", prefix: str = "") -> list[RowError]:
+def validation_errors(row: ParsedRow, messages: Any, field_name: str = "", prefix: str = "") -> list[RowError]:
     """Flatten marshmallow's nested messages ({"collateral": {0: ["..."]}}) into one error per message."""
     if isinstance(messages, Mapping):
         found: list[RowError] = []
         for key, nested in messages.items():
             if isinstance(key, int):
-                found += _validation_errors(row, nested, field_name, f"{prefix}item {key + 1}: ")
+                found += validation_errors(row, nested, field_name, f"{prefix}item {key + 1}: ")
             else:
-                found += _validation_errors(row, nested, field_name or str(key), prefix)
+                found += validation_errors(row, nested, field_name or str(key), prefix)
         return found
     if isinstance(messages, list):
-        return [error for message in messages for error in _validation_errors(row, message, field_name, prefix)]
-    return [_row_error(row, field_name or "file", f"{prefix}{messages}")]
+        return [error for message in messages for error in validation_errors(row, message, field_name, prefix)]
+    return [row_error(row, field_name or "file", f"{prefix}{messages}")]

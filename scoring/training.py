@@ -49,6 +49,7 @@ from scoring.linear import MonotoneLogistic, fit_logistic
 from scoring.model import TrainedModel, encode, is_missing
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-"})
+MIN_ROWS_PER_CLASS = 10  # fewer bad or good rows than this cannot be cross-validated and calibrated
 
 
 class TrainingError(ValueError):
@@ -161,8 +162,11 @@ def prepare(data: Mapping[str, Any], target: str, bad_value: Any, spec: Spec, se
     keep = np.array([not is_missing(v) for v in data[target]], dtype=bool)
     y = np.array([_is_bad(v, bad_value) for v in data[target]], dtype=int)[keep]
     bad, good = int(y.sum()), int(len(y) - y.sum())
-    if min(bad, good) < 10:
-        raise TrainingError(f"target {target!r}: need at least 10 bad and 10 good rows, found {bad} and {good}")
+    if min(bad, good) < MIN_ROWS_PER_CLASS:
+        raise TrainingError(
+            f"target {target!r}: need at least {MIN_ROWS_PER_CLASS} bad and {MIN_ROWS_PER_CLASS} good rows,"
+            f" found {bad} and {good}"
+        )
     rows = {name: [v for v, k in zip(values, keep, strict=True) if k] for name, values in data.items()}
     excluded = {name: "excluded by the spec" for name in sorted(spec.exclude)}
     levels: dict[str, list[str]] = {}

@@ -202,7 +202,7 @@ def test_the_quota_refuses_a_grant_beyond_it_with_409(db_session: Session) -> No
     grant(db_session, first, tight.officer, **terms())
     db_session.commit()
     error = refused(db_session, lambda: grant(db_session, second, tight.officer, **terms()), 409, "amount")
-    assert error.message == "quota exhausted"
+    assert error.message == "额度不足 / quota exhausted"
     grant(db_session, second, tight.officer, **terms(amount=50 * WAN))
     db_session.commit()
     assert db_session.get(LoanProduct, tight.product.id).granted_total == 150 * WAN
