@@ -85,6 +85,7 @@ class FinancingNeed(Base):
             "status IN ('open', 'matched', 'accepted', 'granted', 'withdrawn', 'expired')", name="status_known"
         ),
         Index("ix_financing_needs_enterprise_status", "enterprise_id", "status"),
+        Index("ix_financing_needs_created_at", "created_at"),  # statistics by the day a need was submitted
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,6 +14,10 @@ left of the need, rate in [rate_min, rate_max] (the product's range, not the nar
 SME), term in [term_min_months, term_max_months]. The quota is charged with ``ledger.charge_quota`` (a
 conditional UPDATE) in the same transaction as the loan and its ``granted`` event.
 
+Every change of a proposal's status is also an audit log entry (``accounts.audit``) in the same
+transaction: ``decided`` for the bank's accept, reject and grant, ``status_changed`` for the withdrawals a
+full grant causes (by the granting officer) and for expiry (by the system: the expiring command).
+
 Every function flushes and never commits; on DecisionError nothing has been written (the lock is a no-op
 UPDATE), so the caller may roll back or not.
 """
@@ -23,15 +27,18 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from accounts.audit import Actor, record_change
 from accounts.models import Account
 from enterprises.models import Enterprise, FinancingNeed
-from matchmaker.ledger import LedgerError, charge_quota, china_today, record_grant
+from matchmaker.ledger import LedgerError, charge_quota, china_today, grant_figures, record_grant
 from matchmaker.models import Loan, Proposal, ProposalDecision
 from products.models import LoanProduct
-from reference.codes import LOAN_KINDS, REJECT_REASONS, codes
+from reference.codes import LOAN_KINDS, NEED_STATUSES, PROPOSAL_STATUSES, REJECT_REASONS, codes, label
 
 CLOSED_NEED_STATUSES = ("granted", "withdrawn", "expired")
 EXPIRY_DAYS = 10
+BANK_DECISIONS = ("accepted", "rejected", "granted")
+EXPIRY_ACTOR = "matchmaker match expire"
 
 
 class DecisionError(Exception):
@@ -50,7 +57,7 @@ def accept(session: Session, proposal: Proposal, actor: Account) -> Proposal:
     need = _lock_need(session, proposal)
     _require(proposal, ("pending",), "accepted")
     _require_live_need(need)
-    _decide(session, proposal, "accepted", actor.id)
+    _decide(session, proposal, "accepted", actor)
     _settle_need(session, need)
     return proposal
 
@@ -60,12 +67,18 @@ def reject(session: Session, proposal: Proposal, actor: Account, reason: str, no
     can still be rejected: documents may turn out incomplete, or the SME may withdraw, after the bank took it
     up."""
     if reason not in codes(REJECT_REASONS):
-        raise DecisionError("unknown reason", {"reason": [f"must be one of {', '.join(codes(REJECT_REASONS))}"]})
+        reasons = ", ".join(codes(REJECT_REASONS))
+        raise DecisionError(
+            "未知的理由 / unknown reason", {"reason": [f"须为以下之一：{reasons} / must be one of {reasons}"]}
+        )
     if reason == "other" and not note.strip():
-        raise DecisionError("a note is required", {"note": ["say why when the reason is 'other'"]})
+        raise DecisionError(
+            "须填写说明 / a note is required",
+            {"note": ["理由为“其他”时请说明原因 / say why when the reason is 'other'"]},
+        )
     need = _lock_need(session, proposal)
     _require(proposal, ("pending", "accepted"), "rejected")
-    _decide(session, proposal, "rejected", actor.id, reason, note.strip())
+    _decide(session, proposal, "rejected", actor, reason, note.strip())
     _settle_need(session, need)
     return proposal
 
@@ -89,11 +102,17 @@ def grant(
     _require_live_need(need)
     enterprise = session.get_one(Enterprise, need.enterprise_id)
     if kind == "first_loan" and not enterprise.first_time_borrower:
-        raise DecisionError("not a first loan", {"kind": ["the enterprise already has a loan on the platform"]})
+        raise DecisionError(
+            "不是首贷 / not a first loan",
+            {"kind": ["该企业在平台上已有贷款 / the enterprise already has a loan on the platform"]},
+        )
     granted_before = session.scalar(select(func.coalesce(func.sum(Loan.amount), 0)).where(Loan.need_id == need.id))
     left = need.amount - int(granted_before or 0)
     if amount > left:
-        raise DecisionError("more than needed", {"amount": [f"at most {left} yuan of the need is left"]})
+        raise DecisionError(
+            "超过融资需求 / more than needed",
+            {"amount": [f"该需求最多还剩 {left} 元 / at most {left} yuan of the need is left"]},
+        )
     try:
         charge_quota(session, product.id, amount)
     except LedgerError as error:
@@ -111,11 +130,12 @@ def grant(
         granted_on=granted_on,
         kind=kind,
         outstanding=amount,
+        **grant_figures(need, amount, granted_on),
     )
     session.add(loan)
     session.flush()
     record_grant(session, loan, actor)
-    _decide(session, proposal, "granted", actor.id)
+    _decide(session, proposal, "granted", actor)
     enterprise.first_time_borrower = False
     if amount == left:
         need.status = "granted"
@@ -123,12 +143,12 @@ def grant(
             Proposal.need_id == need.id, Proposal.status.in_(("pending", "accepted")), Proposal.id != proposal.id
         )
         for other in list(session.scalars(others)):
-            _decide(session, other, "withdrawn", None, note="the need was granted in full")
+            _decide(session, other, "withdrawn", actor, note="the need was granted in full")
     _settle_need(session, need)
     return loan
 
 
-def expire_overdue(session: Session, now: datetime, days: int = EXPIRY_DAYS) -> int:
+def expire_overdue(session: Session, now: datetime, days: int = EXPIRY_DAYS, actor: Actor = EXPIRY_ACTOR) -> int:
     """Expire the proposals still pending ``days`` after they were made and free their needs (back to
     ``open`` when nothing else is pending or accepted for them). Returns how many expired."""
     cutoff = now - timedelta(days=days)
@@ -138,7 +158,7 @@ def expire_overdue(session: Session, now: datetime, days: int = EXPIRY_DAYS) -> 
     for need_id in list(need_ids):
         need = _lock(session, session.get_one(FinancingNeed, need_id))
         for proposal in list(session.scalars(select(Proposal).where(Proposal.need_id == need_id, *overdue))):
-            _decide(session, proposal, "expired", None)
+            _decide(session, proposal, "expired", actor)
             expired += 1
         _settle_need(session, need)
     return expired
@@ -149,17 +169,21 @@ def _check_terms(
 ) -> None:
     errors: dict[str, list[str]] = {}
     if not product.amount_min <= amount <= product.amount_max:
-        errors["amount"] = [f"must be between {product.amount_min} and {product.amount_max} yuan"]
+        low, high = product.amount_min, product.amount_max
+        errors["amount"] = [f"须在 {low} 至 {high} 元之间 / must be between {low} and {high} yuan"]
     if not product.rate_min <= rate <= product.rate_max:
-        errors["rate"] = [f"must be between {product.rate_min} and {product.rate_max} percent a year"]
+        low, high = product.rate_min, product.rate_max
+        errors["rate"] = [f"年利率须在 {low}% 至 {high}% 之间 / must be between {low} and {high} percent a year"]
     if not product.term_min_months <= term_months <= product.term_max_months:
-        errors["term_months"] = [f"must be between {product.term_min_months} and {product.term_max_months} months"]
+        low, high = product.term_min_months, product.term_max_months
+        errors["term_months"] = [f"期限须在 {low} 至 {high} 个月之间 / must be between {low} and {high} months"]
     if not proposal.created_at.date() <= granted_on <= china_today():
-        errors["granted_on"] = ["must be between the proposal's date and today"]
+        errors["granted_on"] = ["须在推荐日期与今天之间 / must be between the proposal's date and today"]
     if kind not in codes(LOAN_KINDS):
-        errors["kind"] = [f"must be one of {', '.join(codes(LOAN_KINDS))}"]
+        kinds = ", ".join(codes(LOAN_KINDS))
+        errors["kind"] = [f"须为以下之一：{kinds} / must be one of {kinds}"]
     if errors:
-        raise DecisionError("the grant is not valid", errors)
+        raise DecisionError("授信内容无效 / the grant is not valid", errors)
 
 
 def _lock_need(session: Session, proposal: Proposal) -> FinancingNeed:
@@ -184,29 +208,39 @@ def _lock(session: Session, need: FinancingNeed) -> FinancingNeed:
 
 def _require(proposal: Proposal, allowed: tuple[str, ...], decision: str) -> None:
     if proposal.status not in allowed:
+        now, wanted = label(PROPOSAL_STATUSES, proposal.status, "zh"), label(PROPOSAL_STATUSES, decision, "zh")
         raise DecisionError(
-            f"a proposal that is {proposal.status} cannot be {decision}",
-            {"status": [f"the proposal is {proposal.status}"]},
+            f"推荐状态为“{now}”，不能改为“{wanted}” / a proposal that is {proposal.status} cannot be {decision}",
+            {"status": [f"该推荐的状态为“{now}” / the proposal is {proposal.status}"]},
             status=409,
         )
 
 
 def _require_live_need(need: FinancingNeed) -> None:
     if need.status in CLOSED_NEED_STATUSES:
+        status = label(NEED_STATUSES, need.status, "zh")
         raise DecisionError(
-            f"the need is {need.status}", {"need_id": [f"the enterprise's need is {need.status}"]}, status=409
+            f"融资需求{status} / the need is {need.status}",
+            {"need_id": [f"企业的融资需求{status} / the enterprise's need is {need.status}"]},
+            status=409,
         )
 
 
 def _decide(
-    session: Session, proposal: Proposal, decision: str, actor_id: int | None, reason: str | None = None, note: str = ""
+    session: Session, proposal: Proposal, decision: str, actor: Actor, reason: str | None = None, note: str = ""
 ) -> None:
+    before = {"status": proposal.status}
     proposal.status = decision
+    actor_id = actor.id if isinstance(actor, Account) else None
     session.add(
         ProposalDecision(
             proposal_id=proposal.id, decision=decision, reason=reason, note=note, actor_account_id=actor_id
         )
     )
+    after = {"status": decision} | ({"reason": reason} if reason else {})
+    ids = {"need_id": proposal.need_id, "product_id": proposal.product_id, "bank_id": proposal.bank_id}
+    action = "decided" if decision in BANK_DECISIONS else "status_changed"
+    record_change(session, "proposal", proposal.id, action, actor, before, after, ids, note)
     session.flush()
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -102,6 +103,7 @@ class Proposal(Base):
         Index("ix_proposals_need_status", "need_id", "status"),
         Index("ix_proposals_bank_status", "bank_id", "status"),
         Index("ix_proposals_product_status", "product_id", "status"),
+        Index("ix_proposals_created_at", "created_at"),  # statistics by the day a proposal was made
         Index(
             "ix_proposals_one_pending_per_pair",
             "need_id",
@@ -140,6 +142,8 @@ class ProposalDecision(Base):
             "decision IN ('accepted', 'rejected', 'granted', 'expired', 'withdrawn')", name="decision_known"
         ),
         CheckConstraint("(decision = 'rejected') = (reason IS NOT NULL)", name="rejections_have_a_reason"),
+        # The statistics: the answers of a set of proposals, read from the index alone.
+        Index("ix_proposal_decisions_decision", "decision", "proposal_id", "decided_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -154,7 +158,17 @@ class ProposalDecision(Base):
 class Loan(Base):
     """Credit granted on a proposal (one loan per proposal). ``amount`` is the amount as granted; a later
     correction of the grant lives in the ledger, not here. ``outstanding`` and ``status`` are the loan's
-    current state, kept equal to the last ledger event's balance and kind by matchmaker.ledger."""
+    current state, kept equal to the last ledger event's balance and kind by matchmaker.ledger.
+
+    The ledger figures the regulators' statistics (matchmaker.stats) sum, kept by matchmaker.ledger in the
+    transaction of each ledger write so that the statistics read one row per loan instead of the ledger
+    (``matchmaker.ledger.loan_figure_discrepancies`` checks them against the ledger): ``granted_amount``
+    (the grant with its corrections), ``rollovers`` and ``rollover_amount`` (the ``renewed`` events, the
+    amount with corrections), ``defaulted_amount`` (the ``defaulted`` events with corrections),
+    ``reported_overdue`` / ``reported_defaulted`` (an ``overdue`` / ``defaulted`` event exists). And what
+    the statistics need of the need, which is never edited once submitted: ``days_to_grant`` (from the
+    need's submission, its China date, to the grant date) and whether it offered an IP or a receivables
+    pledge (``offers_ip_pledge``, ``offers_receivables``)."""
 
     __tablename__ = "loans"
     __table_args__ = (
@@ -174,11 +188,20 @@ class Loan(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     rate: Mapped[float] = mapped_column(Float)
     term_months: Mapped[int]
-    granted_on: Mapped[date] = mapped_column(Date)
+    granted_on: Mapped[date] = mapped_column(Date, index=True)
     kind: Mapped[str] = mapped_column(String(16))
     outstanding: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="current")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    granted_amount: Mapped[int] = mapped_column(BigInteger)
+    rollovers: Mapped[int] = mapped_column(default=0, server_default="0")
+    rollover_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    defaulted_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    reported_overdue: Mapped[bool] = mapped_column(default=False, server_default=false())
+    reported_defaulted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    days_to_grant: Mapped[int]
+    offers_ip_pledge: Mapped[bool]
+    offers_receivables: Mapped[bool]
 
 
 class CreditEvent(Base):
@@ -196,6 +219,15 @@ class CreditEvent(Base):
         CheckConstraint("kind = 'corrected' OR amount > 0", name="amount_positive"),
         CheckConstraint("balance_before >= 0 AND balance_after >= 0", name="balances_non_negative"),
         Index("ix_credit_events_loan_id_id", "loan_id", "id"),
+        # The ledger's sums by kind (matchmaker.ledger.ledger_entries, for reconcile): the events of one kind,
+        # and the corrections.
+        Index("ix_credit_events_kind_loan_id", "kind", "loan_id", "amount"),
+        Index(
+            "ix_credit_events_corrections",
+            "corrects_event_id",
+            sqlite_where=text("kind = 'corrected'"),
+            postgresql_where=text("kind = 'corrected'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,874 @@
+"""Regulators' statistics: credit granted, the funnel from demand to credit, the banks' responsiveness and
+risk, overall and by one dimension, computed in SQL from the credit ledger and the proposals.
+
+The loan figures are read from the loans, one row each, not from the million-event ledger: every ledger write
+keeps the loan's ledger sums (``Loan.granted_amount``, ``rollover_amount``, ...) in the same transaction, and
+``matchmaker.ledger.loan_figure_discrepancies`` checks them against the ledger. The definitions below are the
+ledger's.
+
+Every function takes a :class:`StatsFilter` and answers ``(overall, groups)``: the overall row for the filter
+and one row per group (``group_by`` one of :data:`GROUPINGS`, or None for no groups), ordered by group key.
+Each row carries its :class:`Group` (the key, a Chinese and an English label; None on the overall row).
+
+Which date the period (``date_from`` .. ``date_to``, both included, business dates in China, UTC+8 — see
+``matchmaker.ledger.china_today``) applies to:
+
+- :func:`totals` and :func:`risk`: the loan's grant date (``Loan.granted_on``). The loans granted in the
+  period are a cohort; everything else about them (corrections of the grant, repayments, renewals, overdue
+  and default reports) counts whenever it was reported, i.e. "the loans granted in the period, as they
+  stand today".
+- :func:`funnel`: the day the need was submitted (its ``created_at`` in China). The needs submitted in the
+  period are the cohort, followed through their proposals, decisions and grants to date, so that each
+  step's conversion compares like with like.
+- :func:`bank_responsiveness`: the day the proposal was made (its ``created_at`` in China).
+
+The other filters: ``bank_id`` and ``product_type`` select loans and proposals by their product; ``region``,
+``size_class`` and ``industry`` (a GB/T 4754 section letter) select by the enterprise's current record.
+
+Small groups (the issue's privacy rule): a row about one or two enterprises (1 <= ``enterprises`` < 3) is
+``suppressed``: its figures are None and only its group label is shown. When exactly one group of a
+grouping is suppressed, the smallest other group is suppressed with it, so that its figures cannot be
+recovered by subtracting the shown groups from the overall row. A row about no enterprise shows zeros.
+Nothing here returns a figure of one enterprise: counts and sums over groups only.
+"""
+
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import Select, and_, case, distinct, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from enterprises.models import Enterprise, FinancingNeed
+from matchmaker.models import Loan, Proposal, ProposalDecision
+from matchmaker.stats_sql import (
+    Calendar,
+    Figures,
+    by_group,
+    by_group_with_median,
+    date_period,
+    lists_code,
+    lists_no_collateral,
+    stamp_period,
+)
+from products.models import Bank, LoanProduct
+from reference.codes import INDUSTRY_SECTIONS, PRODUCT_TYPES, REJECT_REASONS, SIZE_CLASSES, Code, codes, label
+
+GroupBy = Literal["bank", "product_type", "industry", "region", "size_class", "month"]
+GROUPINGS: tuple[GroupBy, ...] = ("bank", "product_type", "industry", "region", "size_class", "month")
+# Fewer distinct enterprises than this in a row and its figures are suppressed.
+MIN_ENTERPRISES = 3
+
+
+class StatsFilterError(ValueError):
+    """A filter or grouping that cannot be used; ``field`` names it (the API answers 422 with it)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StatsFilter:
+    """Which loans, needs and proposals a statistic covers. Every field is optional (None: no restriction);
+    the constructor refuses impossible values with :class:`StatsFilterError` naming the field."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    bank_id: int | None = None
+    product_type: str | None = None  # a reference.codes.PRODUCT_TYPES code
+    region: str | None = None  # the enterprise's region exactly as registered
+    size_class: str | None = None  # a reference.codes.SIZE_CLASSES code
+    industry: str | None = None  # a GB/T 4754-2017 section letter, A..T
+
+    def __post_init__(self) -> None:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise StatsFilterError("from", "起始日期不能晚于截止日期 / must not be after 'to'")
+        if self.bank_id is not None and not 1 <= self.bank_id <= 2_147_483_647:
+            raise StatsFilterError("bank", "不是有效的银行编号 / not a bank id")
+        for name, table, field in (
+            ("product_type", PRODUCT_TYPES, "product_type"),
+            ("size_class", SIZE_CLASSES, "size_class"),
+            ("industry", INDUSTRY_SECTIONS, "industry"),
+        ):
+            value = getattr(self, name)
+            if value is not None and value not in codes(table):
+                raise StatsFilterError(field, f"取值应为 / must be one of {', '.join(codes(table))}")
+        if self.region is not None and not 1 <= len(self.region.strip()) <= 100:
+            raise StatsFilterError("region", "地区应为1到100个字符 / 1 to 100 characters")
+
+
+def check_group_by(value: str | None) -> GroupBy | None:
+    """``value`` as a grouping (None or empty: no grouping); anything else raises StatsFilterError."""
+    if not value:
+        return None
+    if value not in GROUPINGS:
+        raise StatsFilterError("group_by", f"取值应为 / must be one of {', '.join(GROUPINGS)}")
+    return value  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Group:
+    """The group a row is about. ``key`` is the value to filter on (a bank's id as text, a code, a region,
+    or a month "2026-03"); ``zh`` and ``en`` are its labels (a bank's name, a code's label, the region,
+    the month)."""
+
+    dimension: GroupBy
+    key: str
+    zh: str
+    en: str
+
+    def label(self, locale: str) -> str:
+        return self.en if locale.startswith("en") else self.zh
+
+
+class Column(Code):
+    """A figure of a row as a table or CSV column: the row's attribute (``code``, also ``name``) and its
+    Chinese and English headers."""
+
+    @property
+    def name(self) -> str:
+        return self.code
+
+    def header(self, locale: str) -> str:
+        return self.label(locale)
+
+
+@dataclass(frozen=True)
+class TotalsRow:
+    """Credit granted on the loans granted in the period (amounts in yuan, rates in annual percent).
+
+    - ``enterprises``: distinct enterprises with at least one of the loans.
+    - ``loans``: number of loans (one per granted proposal).
+    - ``granted_amount``: the ledger's ``granted`` events of the loans plus every ``corrected`` event that
+      corrects one of them (``matchmaker.ledger`` sums a product's granted total the same way).
+    - ``outstanding``: the loans' current balances (each loan's last ledger ``balance_after``).
+    - ``avg_rate`` / ``median_rate``: mean and median of the loans' granted annual rates, one value per
+      loan (not weighted by amount); None without loans.
+    - ``avg_days_to_grant``: mean over the loans of the days from the need's submission (its China date)
+      to the grant date.
+    - 首贷户 ``first_loans``, ``first_loan_amount``: loans of kind ``first_loan`` (the enterprise's first
+      loan on the platform, as the bank declared it), their number and granted amount (with corrections);
+      ``first_loan_enterprises``: distinct enterprises with such a loan; ``first_loan_share``: those
+      enterprises over ``enterprises`` (0..1).
+    - 续贷 ``renewal_loans``, ``renewal_amount``: loans granted as a renewal (kind ``renewal``: new credit
+      replacing a maturing loan); ``rollovers``, ``rollover_amount``: the ``renewed`` events reported on
+      the loans (a loan rolled over without repayment, 无还本续贷), their number and amount (with
+      corrections). The two are distinct: a renewal is a new loan, a rollover extends an existing one.
+    - 信用贷 ``credit_loans``, ``credit_amount``: loans on products that take no collateral (the product's
+      ``collateral`` list is empty or ``["none"]``); ``credit_share``: ``credit_amount`` over
+      ``granted_amount`` (0..1).
+    - ``ip_pledge_loans`` / ``ip_pledge_amount`` and ``receivables_loans`` / ``receivables_amount``: loans
+      secured by a pledge of intellectual property (receivables): the product accepts ``ip_pledge``
+      (``receivables``) and the need offered it. A loan whose product and need share both kinds counts in
+      both.
+    """
+
+    group: Group | None
+    suppressed: bool
+    enterprises: int | None
+    loans: int | None
+    granted_amount: int | None
+    outstanding: int | None
+    avg_rate: float | None
+    median_rate: float | None
+    avg_days_to_grant: float | None
+    first_loans: int | None
+    first_loan_enterprises: int | None
+    first_loan_amount: int | None
+    first_loan_share: float | None
+    renewal_loans: int | None
+    renewal_amount: int | None
+    rollovers: int | None
+    rollover_amount: int | None
+    credit_loans: int | None
+    credit_amount: int | None
+    credit_share: float | None
+    ip_pledge_loans: int | None
+    ip_pledge_amount: int | None
+    receivables_loans: int | None
+    receivables_amount: int | None
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    """The needs submitted in the period followed to credit.
+
+    - ``needs_submitted``, ``amount_asked``: the needs and the sum of their amounts.
+    - ``needs_proposed``: needs that received at least one proposal in a matching round. Eligibility is not
+      stored per need (a round keeps only the count of needs without an eligible product), and a proposal is
+      only ever made on an eligible pair, so this is "needs found eligible and proposed to a bank".
+    - ``proposals``: proposals made for the needs.
+    - ``accepted``: proposals a bank took up: accepted, or granted directly (a grant implies it); an
+      accepted proposal later rejected still counts.
+    - ``granted``: proposals granted (= loans); ``needs_granted``: needs with at least one loan.
+    - ``granted_amount``: the loans' granted amount with corrections (as in :class:`TotalsRow`).
+    - ``unmet_amount``: over the needs, the amount asked less the amount granted on each need, never below
+      0 per need (a correction may raise a grant above the need).
+    - conversions (0..1, None when the step before is 0): ``proposed_rate`` = needs_proposed /
+      needs_submitted, ``accept_rate`` = accepted / proposals, ``grant_rate`` = granted / accepted,
+      ``need_grant_rate`` = needs_granted / needs_submitted.
+    - ``enterprises``: distinct enterprises with a need in the row (for the small-group rule).
+
+    Grouped by ``bank`` or ``product_type``, or filtered by them, a row is about the proposals of that bank
+    or product type: a need is not addressed to a bank, so ``needs_submitted``, ``amount_asked``,
+    ``unmet_amount``, ``proposed_rate`` and ``need_grant_rate`` are None and ``needs_proposed`` counts the
+    needs proposed to the group (``enterprises`` counts their enterprises).
+    """
+
+    group: Group | None
+    suppressed: bool
+    enterprises: int | None
+    needs_submitted: int | None
+    amount_asked: int | None
+    needs_proposed: int | None
+    proposals: int | None
+    accepted: int | None
+    granted: int | None
+    needs_granted: int | None
+    granted_amount: int | None
+    unmet_amount: int | None
+    proposed_rate: float | None
+    accept_rate: float | None
+    grant_rate: float | None
+    need_grant_rate: float | None
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    """How many proposals were rejected with a reason code (reference.codes.REJECT_REASONS)."""
+
+    code: str
+    zh: str
+    en: str
+    count: int
+
+
+@dataclass(frozen=True)
+class BankResponseRow:
+    """How banks answer the proposals made in the period (the issue's "有求必应" rule).
+
+    - ``proposals``: proposals made; ``enterprises``: distinct enterprises they were made for.
+    - ``answered``: proposals the bank decided (accepted, rejected or granted) at least once.
+    - ``accepted``: taken up (accepted, or granted directly); ``rejected``, ``granted``, ``expired`` (not
+      answered in time and expired by the platform: they count against the bank), ``pending`` (awaiting the
+      bank now), ``withdrawn`` (the need was granted by another bank or withdrawn): proposals by their
+      current status, except ``accepted`` and ``answered`` which are about history.
+    - ``avg_response_days`` / ``median_response_days``: over answered proposals, the days (fractional)
+      from the proposal to the bank's first decision; None when none was answered.
+    - ``rejections``: for each reason code used, the number of proposals rejected with it (most first).
+    """
+
+    group: Group | None
+    suppressed: bool
+    enterprises: int | None
+    proposals: int | None
+    answered: int | None
+    accepted: int | None
+    rejected: int | None
+    granted: int | None
+    expired: int | None
+    pending: int | None
+    withdrawn: int | None
+    avg_response_days: float | None
+    median_response_days: float | None
+    rejections: tuple[ReasonCount, ...] | None
+
+
+@dataclass(frozen=True)
+class SharingRule:
+    """How a loss on a loan of a risk-compensation product (``risk_compensation_eligible``) is shared
+    between the government's risk-compensation fund, the bank and a guarantor. Shares are fractions that
+    sum to 1."""
+
+    fund: float = 0.4
+    bank: float = 0.4
+    guarantor: float = 0.2
+
+    def __post_init__(self) -> None:
+        for name in ("fund", "bank", "guarantor"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise StatsFilterError(f"{name}_share", "应在0到1之间 / must be between 0 and 1")
+        if abs(self.fund + self.bank + self.guarantor - 1.0) > 1e-9:
+            raise StatsFilterError("fund_share", "三方分担比例之和应为1 / the three shares must sum to 1")
+
+    @classmethod
+    def parse(cls, text: str) -> "SharingRule":
+        """The rule written as "fund,bank,guarantor" fractions, e.g. "0.4,0.4,0.2" (MATCHMAKER_RISK_SHARING)."""
+        try:
+            fund, bank, guarantor = (float(part) for part in text.split(","))
+        except ValueError:
+            raise StatsFilterError(
+                "risk_sharing", "应为三个比例，如 0.4,0.4,0.2 / three fractions like 0.4,0.4,0.2"
+            ) from None
+        return cls(fund, bank, guarantor)
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    """Credit risk of the loans granted in the period, as the banks have reported it.
+
+    - ``enterprises``, ``loans``, ``outstanding``: as in :class:`TotalsRow`.
+    - ``overdue_loans``: loans with at least one ``overdue`` event; ``overdue_rate`` = overdue_loans / loans.
+    - ``defaulted_loans``: loans with at least one ``defaulted`` event; ``default_rate`` = defaulted_loans /
+      loans.
+    - ``at_risk_balance``: the current balance of the loans now ``overdue`` or ``defaulted``.
+    - ``defaulted_amount``: the amounts reported in ``defaulted`` events, with their corrections.
+    - ``compensable_loans``, ``compensable_outstanding``, ``compensable_defaults``: the same for loans of
+      products eligible for the risk-compensation fund (loan count, current balance, defaulted amount).
+    - ``fund_cover``, ``bank_cover``, ``guarantor_cover``: ``compensable_defaults`` shared by the
+      :class:`SharingRule` (rounded to the yuan; the bank's share takes the rounding remainder).
+    """
+
+    group: Group | None
+    suppressed: bool
+    enterprises: int | None
+    loans: int | None
+    outstanding: int | None
+    overdue_loans: int | None
+    overdue_rate: float | None
+    defaulted_loans: int | None
+    default_rate: float | None
+    at_risk_balance: int | None
+    defaulted_amount: int | None
+    compensable_loans: int | None
+    compensable_outstanding: int | None
+    compensable_defaults: int | None
+    fund_cover: int | None
+    bank_cover: int | None
+    guarantor_cover: int | None
+
+
+# The figures of each row in table and CSV order, with their headers (amounts in yuan, rates in percent,
+# shares and conversions as fractions 0..1, days as decimals).
+TOTALS_COLUMNS: tuple[Column, ...] = (
+    Column("enterprises", "企业数（家）", "enterprises"),
+    Column("loans", "贷款笔数", "loans"),
+    Column("granted_amount", "授信金额（元）", "credit granted (yuan)"),
+    Column("outstanding", "贷款余额（元）", "outstanding balance (yuan)"),
+    Column("avg_rate", "平均利率（%）", "average rate (%)"),
+    Column("median_rate", "利率中位数（%）", "median rate (%)"),
+    Column("avg_days_to_grant", "需求至授信平均天数", "average days from need to grant"),
+    Column("first_loans", "首贷笔数", "first loans"),
+    Column("first_loan_enterprises", "首贷户数（家）", "first-time borrowers"),
+    Column("first_loan_amount", "首贷金额（元）", "first-loan amount (yuan)"),
+    Column("first_loan_share", "首贷户占比", "first-time borrowers' share"),
+    Column("renewal_loans", "续贷笔数", "renewal loans"),
+    Column("renewal_amount", "续贷金额（元）", "renewal amount (yuan)"),
+    Column("rollovers", "无还本续贷次数", "rollovers"),
+    Column("rollover_amount", "无还本续贷金额（元）", "rollover amount (yuan)"),
+    Column("credit_loans", "信用贷款笔数", "credit loans (no collateral)"),
+    Column("credit_amount", "信用贷款金额（元）", "credit-loan amount (yuan)"),
+    Column("credit_share", "信用贷款金额占比", "credit loans' share of the amount"),
+    Column("ip_pledge_loans", "知识产权质押笔数", "IP-pledge loans"),
+    Column("ip_pledge_amount", "知识产权质押金额（元）", "IP-pledge amount (yuan)"),
+    Column("receivables_loans", "应收账款质押笔数", "receivables-pledge loans"),
+    Column("receivables_amount", "应收账款质押金额（元）", "receivables-pledge amount (yuan)"),
+)
+
+FUNNEL_COLUMNS: tuple[Column, ...] = (
+    Column("enterprises", "企业数（家）", "enterprises"),
+    Column("needs_submitted", "提交需求数", "needs submitted"),
+    Column("amount_asked", "需求金额（元）", "amount asked (yuan)"),
+    Column("needs_proposed", "获推荐需求数", "needs proposed"),
+    Column("proposals", "推荐数", "proposals"),
+    Column("accepted", "银行受理数", "accepted"),
+    Column("granted", "授信笔数", "granted"),
+    Column("needs_granted", "获授信需求数", "needs granted"),
+    Column("granted_amount", "授信金额（元）", "credit granted (yuan)"),
+    Column("unmet_amount", "未满足需求金额（元）", "unmet demand (yuan)"),
+    Column("proposed_rate", "需求获推荐率", "needs proposed / submitted"),
+    Column("accept_rate", "推荐受理率", "accepted / proposals"),
+    Column("grant_rate", "受理授信率", "granted / accepted"),
+    Column("need_grant_rate", "需求获授信率", "needs granted / submitted"),
+)
+
+BANK_RESPONSE_COLUMNS: tuple[Column, ...] = (
+    Column("enterprises", "企业数（家）", "enterprises"),
+    Column("proposals", "推荐数", "proposals"),
+    Column("answered", "已答复数", "answered"),
+    Column("accepted", "受理数", "accepted"),
+    Column("rejected", "未受理数", "rejected"),
+    Column("granted", "授信数", "granted"),
+    Column("expired", "超时未答复数", "expired"),
+    Column("pending", "待答复数", "pending"),
+    Column("withdrawn", "已撤回数", "withdrawn"),
+    Column("avg_response_days", "平均答复天数", "average days to answer"),
+    Column("median_response_days", "答复天数中位数", "median days to answer"),
+)
+
+RISK_COLUMNS: tuple[Column, ...] = (
+    Column("enterprises", "企业数（家）", "enterprises"),
+    Column("loans", "贷款笔数", "loans"),
+    Column("outstanding", "贷款余额（元）", "outstanding balance (yuan)"),
+    Column("overdue_loans", "逾期贷款笔数", "overdue loans"),
+    Column("overdue_rate", "逾期率", "overdue rate"),
+    Column("defaulted_loans", "违约贷款笔数", "defaulted loans"),
+    Column("default_rate", "违约率", "default rate"),
+    Column("at_risk_balance", "逾期及违约余额（元）", "balance overdue or in default (yuan)"),
+    Column("defaulted_amount", "违约金额（元）", "amount in default (yuan)"),
+    Column("compensable_loans", "风险补偿产品贷款笔数", "loans of risk-compensation products"),
+    Column("compensable_outstanding", "风险补偿产品贷款余额（元）", "their balance (yuan)"),
+    Column("compensable_defaults", "风险补偿产品违约金额（元）", "their amount in default (yuan)"),
+    Column("fund_cover", "风险补偿基金承担（元）", "risk-compensation fund's share (yuan)"),
+    Column("bank_cover", "银行承担（元）", "bank's share (yuan)"),
+    Column("guarantor_cover", "担保机构承担（元）", "guarantor's share (yuan)"),
+)
+
+
+def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) -> tuple[TotalsRow, list[TotalsRow]]:
+    """Credit granted on the loans granted in the period (see :class:`TotalsRow`). One pass over the loans:
+    each keeps its ledger sums (``Loan.granted_amount`` etc., see matchmaker.ledger)."""
+    first, renewal = Loan.kind == "first_loan", Loan.kind == "renewal"
+    credit = _of_products(session, lists_no_collateral(LoanProduct.collateral))
+    ip_pledge = and_(_of_products(session, lists_code(LoanProduct.collateral, "ip_pledge")), Loan.offers_ip_pledge)
+    receivables = and_(
+        _of_products(session, lists_code(LoanProduct.collateral, "receivables")), Loan.offers_receivables
+    )
+    granted, key = _loan_scope(
+        select(
+            func.count(distinct(Loan.enterprise_id)).label("enterprises"),
+            func.count(Loan.id).label("loans"),
+            _sum(Loan.granted_amount).label("granted_amount"),
+            _sum(Loan.outstanding).label("outstanding"),
+            func.avg(Loan.rate).label("avg_rate"),
+            func.avg(Loan.days_to_grant).label("avg_days_to_grant"),
+            _count(first).label("first_loans"),
+            func.count(distinct(case((first, Loan.enterprise_id)))).label("first_loan_enterprises"),
+            _total(first, Loan.granted_amount).label("first_loan_amount"),
+            _count(renewal).label("renewal_loans"),
+            _total(renewal, Loan.granted_amount).label("renewal_amount"),
+            _sum(Loan.rollovers).label("rollovers"),
+            _sum(Loan.rollover_amount).label("rollover_amount"),
+            _count(credit).label("credit_loans"),
+            _total(credit, Loan.granted_amount).label("credit_amount"),
+            _count(ip_pledge).label("ip_pledge_loans"),
+            _total(ip_pledge, Loan.granted_amount).label("ip_pledge_amount"),
+            _count(receivables).label("receivables_loans"),
+            _total(receivables, Loan.granted_amount).label("receivables_amount"),
+        ).select_from(Loan),
+        flt,
+        group_by,
+        Calendar(session),
+    )
+    overall, groups = by_group_with_median(session, granted, Loan.rate, "median_rate", key)
+
+    def row(group: Group | None, values: dict[str, Any]) -> TotalsRow:
+        whole = _whole_numbers(values, TOTALS_COLUMNS, ("avg_rate", "median_rate", "avg_days_to_grant"))
+        return TotalsRow(
+            group=group,
+            suppressed=False,
+            **whole,
+            avg_rate=_rounded(values.get("avg_rate")),
+            median_rate=_rounded(values.get("median_rate")),
+            avg_days_to_grant=_rounded(values.get("avg_days_to_grant")),
+            first_loan_share=_share(whole["first_loan_enterprises"], whole["enterprises"]),
+            credit_share=_share(whole["credit_amount"], whole["granted_amount"]),
+        )
+
+    labels = _labels(session, group_by, groups)
+    return _suppressed(row(None, overall), [row(labels[k], values) for k, values in groups.items()])
+
+
+def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) -> tuple[FunnelRow, list[FunnelRow]]:
+    """The funnel of the needs submitted in the period (see :class:`FunnelRow`)."""
+    calendar = Calendar(session)
+    per_proposal = flt.bank_id is not None or flt.product_type is not None or group_by in ("bank", "product_type")
+    cohort = _Anchor(
+        bank_id=Proposal.bank_id,
+        product_id=Proposal.product_id,
+        enterprise_id=FinancingNeed.enterprise_id,
+        month=calendar.month_of_stamp(FinancingNeed.created_at),
+        period=stamp_period(FinancingNeed.created_at, flt.date_from, flt.date_to),
+    )
+    proposals, key = _scope(
+        select(
+            func.count(distinct(FinancingNeed.enterprise_id)).label("enterprises"),
+            func.count(Proposal.id).label("proposals"),
+            func.count(distinct(Proposal.need_id)).label("needs_proposed"),
+            _count(Proposal.status == "granted").label("granted"),
+        )
+        .select_from(Proposal)
+        .join(FinancingNeed, FinancingNeed.id == Proposal.need_id),
+        cohort,
+        flt,
+        group_by,
+    )
+    taken_up, _ = _scope(
+        select(func.count(distinct(ProposalDecision.proposal_id)).label("accepted"))
+        .select_from(ProposalDecision)
+        .join(Proposal, Proposal.id == ProposalDecision.proposal_id)
+        .join(FinancingNeed, FinancingNeed.id == Proposal.need_id)
+        .where(ProposalDecision.decision.in_(TAKEN_UP)),
+        cohort,
+        flt,
+        group_by,
+    )
+    if per_proposal:
+        granted, _ = _scope(
+            select(
+                func.count(distinct(Loan.need_id)).label("needs_granted"),
+                _sum(Loan.granted_amount).label("granted_amount"),
+            )
+            .select_from(Loan)
+            .join(Proposal, Proposal.id == Loan.proposal_id)
+            .join(FinancingNeed, FinancingNeed.id == Loan.need_id),
+            cohort,
+            flt,
+            group_by,
+        )
+    else:
+        # The loans of the needs submitted in the period only (the period repeated inside: an index range).
+        granted_per_need = (
+            select(Loan.need_id, _sum(Loan.granted_amount).label("amount"))
+            .join(FinancingNeed, FinancingNeed.id == Loan.need_id)
+            .where(*cohort.period)
+            .group_by(Loan.need_id)
+            .subquery()
+        )
+        got = func.coalesce(granted_per_need.c.amount, 0)
+        granted, _ = _scope(
+            select(
+                func.count(distinct(FinancingNeed.enterprise_id)).label("enterprises"),
+                func.count(FinancingNeed.id).label("needs_submitted"),
+                func.coalesce(func.sum(FinancingNeed.amount), 0).label("amount_asked"),
+                func.count(granted_per_need.c.need_id).label("needs_granted"),
+                func.coalesce(func.sum(got), 0).label("granted_amount"),
+                func.coalesce(
+                    func.sum(case((FinancingNeed.amount > got, FinancingNeed.amount - got), else_=0)), 0
+                ).label("unmet_amount"),
+            )
+            .select_from(FinancingNeed)
+            .outerjoin(granted_per_need, granted_per_need.c.need_id == FinancingNeed.id),
+            cohort,
+            flt,
+            group_by,
+        )
+    # The need-side query names the enterprises of every need; the proposal side only those proposed.
+    first, *rest = (granted, proposals) if not per_proposal else (proposals, granted)
+    overall, groups = _merge(*(by_group(session, stmt, key) for stmt in (first, *rest, taken_up)))
+
+    def row(group: Group | None, values: dict[str, Any]) -> FunnelRow:
+        whole = _whole_numbers(values, FUNNEL_COLUMNS, FUNNEL_RATES)
+        if per_proposal:
+            whole |= {"needs_submitted": None, "amount_asked": None, "unmet_amount": None}
+        return FunnelRow(
+            group=group,
+            suppressed=False,
+            **whole,
+            proposed_rate=_share(whole["needs_proposed"], whole["needs_submitted"]),
+            accept_rate=_share(whole["accepted"], whole["proposals"]),
+            grant_rate=_share(whole["granted"], whole["accepted"]),
+            need_grant_rate=_share(whole["needs_granted"], whole["needs_submitted"]),
+        )
+
+    labels = _labels(session, group_by, groups)
+    return _suppressed(row(None, overall), [row(labels[k], values) for k, values in groups.items()])
+
+
+def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankResponseRow, list[BankResponseRow]]:
+    """Each bank's answers to the proposals made in the period, and the overall row (see
+    :class:`BankResponseRow`)."""
+    calendar = Calendar(session)
+    made = _Anchor(
+        bank_id=Proposal.bank_id,
+        product_id=Proposal.product_id,
+        enterprise_id=FinancingNeed.enterprise_id,
+        month=calendar.month_of_stamp(Proposal.created_at),
+        period=stamp_period(Proposal.created_at, flt.date_from, flt.date_to),
+    )
+    statuses = ("rejected", "granted", "expired", "pending", "withdrawn")
+    proposals, key = _scope(
+        select(
+            func.count(distinct(FinancingNeed.enterprise_id)).label("enterprises"),
+            func.count(Proposal.id).label("proposals"),
+            *(_count(Proposal.status == status).label(status) for status in statuses),
+        )
+        .select_from(Proposal)
+        .join(FinancingNeed, FinancingNeed.id == Proposal.need_id),
+        made,
+        flt,
+        "bank",
+    )
+    # Each answered proposal of the filter once, with its first answer: the filter selects the proposals
+    # first, and only their decisions are read (index ix_proposal_decisions_decision).
+    first_answers, _ = _scope(
+        select(
+            Proposal.bank_id.label("bank_id"),
+            Proposal.created_at.label("made_at"),
+            func.min(ProposalDecision.decided_at).label("answered_at"),
+            func.max(case((ProposalDecision.decision.in_(TAKEN_UP), 1), else_=0)).label("taken_up"),
+        )
+        .select_from(Proposal)
+        .join(FinancingNeed, FinancingNeed.id == Proposal.need_id)
+        .join(ProposalDecision, ProposalDecision.proposal_id == Proposal.id)
+        .where(ProposalDecision.decision.in_(ANSWERS)),
+        made,
+        flt,
+        None,
+    )
+    answers = first_answers.group_by(Proposal.id, Proposal.bank_id, Proposal.created_at).subquery()
+    days = calendar.days_between_stamps(answers.c.made_at, answers.c.answered_at)
+    answered = select(
+        func.count().label("answered"),
+        func.coalesce(func.sum(answers.c.taken_up), 0).label("accepted"),
+        func.avg(days).label("avg_response_days"),
+    ).select_from(answers)
+    overall, groups = _merge(
+        by_group(session, proposals, key),
+        by_group_with_median(session, answered, days, "median_response_days", answers.c.bank_id),
+    )
+    rejections = _rejections(session, made, flt, key)
+
+    def row(group: Group | None, values: dict[str, Any], bank: str | None) -> BankResponseRow:
+        whole = _whole_numbers(values, BANK_RESPONSE_COLUMNS, ("avg_response_days", "median_response_days"))
+        return BankResponseRow(
+            group=group,
+            suppressed=False,
+            **whole,
+            avg_response_days=_rounded(values.get("avg_response_days")),
+            median_response_days=_rounded(values.get("median_response_days")),
+            rejections=rejections.get(bank, ()),
+        )
+
+    labels = _labels(session, "bank", groups)
+    return _suppressed(row(None, overall, None), [row(labels[k], values, k) for k, values in groups.items()])
+
+
+def risk(
+    session: Session, flt: StatsFilter, group_by: GroupBy | None = None, sharing: SharingRule = SharingRule()
+) -> tuple[RiskRow, list[RiskRow]]:
+    """Overdue and default rates and the risk-compensation fund's cover (see :class:`RiskRow`), in one pass
+    over the loans (each keeps its ledger's overdue and default reports, see matchmaker.ledger)."""
+    compensable = _of_products(session, LoanProduct.risk_compensation_eligible.is_(True))
+    loans, key = _loan_scope(
+        select(
+            func.count(distinct(Loan.enterprise_id)).label("enterprises"),
+            func.count(Loan.id).label("loans"),
+            _sum(Loan.outstanding).label("outstanding"),
+            _count(Loan.reported_overdue).label("overdue_loans"),
+            _count(Loan.reported_defaulted).label("defaulted_loans"),
+            _total(Loan.status.in_(("overdue", "defaulted")), Loan.outstanding).label("at_risk_balance"),
+            _sum(Loan.defaulted_amount).label("defaulted_amount"),
+            _count(compensable).label("compensable_loans"),
+            _total(compensable, Loan.outstanding).label("compensable_outstanding"),
+            _total(compensable, Loan.defaulted_amount).label("compensable_defaults"),
+        ).select_from(Loan),
+        flt,
+        group_by,
+        Calendar(session),
+    )
+    overall, groups = by_group(session, loans, key)
+
+    def row(group: Group | None, values: dict[str, Any]) -> RiskRow:
+        whole = _whole_numbers(values, RISK_COLUMNS, RISK_SHARES)
+        covered = whole["compensable_defaults"] or 0
+        fund, guarantor = round(covered * sharing.fund), round(covered * sharing.guarantor)
+        return RiskRow(
+            group=group,
+            suppressed=False,
+            **whole,
+            overdue_rate=_share(whole["overdue_loans"], whole["loans"]),
+            default_rate=_share(whole["defaulted_loans"], whole["loans"]),
+            fund_cover=fund,
+            bank_cover=covered - fund - guarantor,
+            guarantor_cover=guarantor,
+        )
+
+    labels = _labels(session, group_by, groups)
+    return _suppressed(row(None, overall), [row(labels[k], values) for k, values in groups.items()])
+
+
+# Decisions by which a bank answered a proposal, and those by which it took the proposal up.
+ANSWERS = ("accepted", "rejected", "granted")
+TAKEN_UP = ("accepted", "granted")
+FUNNEL_RATES = ("proposed_rate", "accept_rate", "grant_rate", "need_grant_rate")
+RISK_SHARES = ("overdue_rate", "default_rate", "fund_cover", "bank_cover", "guarantor_cover")
+ENTERPRISE_GROUPINGS = ("industry", "region", "size_class")
+Row = TypeVar("Row", TotalsRow, FunnelRow, BankResponseRow, RiskRow)
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """Where a statement finds what the filter and the grouping refer to."""
+
+    bank_id: ColumnElement[int]
+    product_id: ColumnElement[int]
+    enterprise_id: ColumnElement[int]
+    month: ColumnElement[str]
+    period: list[Any]
+
+
+def _loan_scope(
+    stmt: Select[Any],
+    flt: StatsFilter,
+    group_by: GroupBy | None,
+    calendar: Calendar,
+) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    """Filter and key a statement over loans by the loans' grant date."""
+    anchor = _Anchor(
+        bank_id=Loan.bank_id,
+        product_id=Loan.product_id,
+        enterprise_id=Loan.enterprise_id,
+        month=calendar.month_of_date(Loan.granted_on),
+        period=date_period(Loan.granted_on, flt.date_from, flt.date_to),
+    )
+    return _scope(stmt, anchor, flt, group_by)
+
+
+def _scope(
+    stmt: Select[Any], anchor: _Anchor, flt: StatsFilter, group_by: GroupBy | None
+) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    """Join the product and the enterprise when the filter or the grouping needs them, apply the filter, and
+    return the statement with the grouping's key expression (None without grouping)."""
+    if flt.product_type is not None or group_by == "product_type":
+        stmt = stmt.join(LoanProduct, LoanProduct.id == anchor.product_id)
+    industry = func.substr(Enterprise.industry, 1, 1)
+    if group_by in ENTERPRISE_GROUPINGS or any(v is not None for v in (flt.region, flt.size_class, flt.industry)):
+        stmt = stmt.join(Enterprise, Enterprise.id == anchor.enterprise_id)
+    conditions = list(anchor.period)
+    for column, value in (
+        (anchor.bank_id, flt.bank_id),
+        (LoanProduct.type, flt.product_type),
+        (Enterprise.region, flt.region.strip() if flt.region is not None else None),
+        (Enterprise.size_class, flt.size_class),
+        (industry, flt.industry),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    keys: dict[str, ColumnElement[Any]] = {
+        "bank": anchor.bank_id,
+        "product_type": LoanProduct.type,
+        "industry": industry,
+        "region": Enterprise.region,
+        "size_class": Enterprise.size_class,
+        "month": anchor.month,
+    }
+    return stmt.where(*conditions), keys[group_by] if group_by else None
+
+
+def _of_products(session: Session, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The loan is of a product meeting ``condition`` (on LoanProduct): the products, a few hundred, are
+    looked up first, so that the loans are tested against a list of ids instead of joined to their product
+    and its JSON read once per loan."""
+    return Loan.product_id.in_(list(session.scalars(select(LoanProduct.id).where(condition))))
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _total(condition: ColumnElement[bool], value: ColumnElement[int]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def _sum(value: ColumnElement[int]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(value), 0)
+
+
+def _merge(*results: tuple[Figures, dict[str, Figures]]) -> tuple[Figures, dict[str, Figures]]:
+    """One figure dict per group from several statements: the groups are those of the first (which must
+    reach every group the others can); the others add their figures or, where silent, nothing. A figure
+    that several statements name is taken from the first."""
+    overall: Figures = {}
+    groups: dict[str, Figures] = {key: {} for key in results[0][1]}
+    for result_overall, result_groups in results:
+        overall = result_overall | overall
+        for key in groups:
+            groups[key] = result_groups.get(key, {}) | groups[key]
+    return overall, groups
+
+
+def _whole_numbers(values: Figures, columns: tuple[Column, ...], skip: tuple[str, ...]) -> dict[str, int]:
+    """The count and amount columns as ints (0 where the statements found nothing); ratios and averages
+    (``skip``) are the caller's."""
+    return {
+        column.name: int(values.get(column.name) or 0)
+        for column in columns
+        if column.name not in skip and not column.name.endswith("_share")
+    }
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    return None if part is None or not whole else round(part / whole, 4)
+
+
+def _rounded(value: Any) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def _labels(session: Session, group_by: GroupBy | None, groups: dict[str, Figures]) -> dict[str, Group]:
+    if group_by is None:
+        return {}
+    if group_by == "bank":
+        names = dict(session.execute(select(Bank.id, Bank.name).where(Bank.id.in_([int(k) for k in groups]))).all())
+        return {k: Group("bank", k, names.get(int(k), k), names.get(int(k), k)) for k in groups}
+    tables = {"product_type": PRODUCT_TYPES, "industry": INDUSTRY_SECTIONS, "size_class": SIZE_CLASSES}
+    if group_by in tables:
+        table = tables[group_by]
+        return {k: Group(group_by, k, label(table, k, "zh"), label(table, k, "en")) for k in groups}
+    if group_by == "month":
+        return {k: Group("month", k, f"{k[:4]}年{int(k[5:])}月", k) for k in groups}
+    return {k: Group(group_by, k, k, k) for k in groups}
+
+
+def _rejections(
+    session: Session, anchor: _Anchor, flt: StatsFilter, key: ColumnElement[Any] | None
+) -> dict[str | None, tuple[ReasonCount, ...]]:
+    """Rejections by reason code, overall (under None) and per bank, most frequent first."""
+    stmt, _ = _scope(
+        select(ProposalDecision.reason, func.count().label("count"))
+        .select_from(ProposalDecision)
+        .join(Proposal, Proposal.id == ProposalDecision.proposal_id)
+        .join(FinancingNeed, FinancingNeed.id == Proposal.need_id)
+        .where(ProposalDecision.decision == "rejected"),
+        anchor,
+        flt,
+        None,
+    )
+    counts: dict[str | None, list[tuple[str, int]]] = {}
+    for reason, count in session.execute(stmt.group_by(ProposalDecision.reason)):
+        counts.setdefault(None, []).append((reason, count))
+    if key is not None:
+        per_bank = stmt.with_only_columns(key, ProposalDecision.reason, func.count(), maintain_column_froms=True)
+        for bank, reason, count in session.execute(per_bank.group_by(key, ProposalDecision.reason)):
+            counts.setdefault(str(bank), []).append((reason, count))
+    return {
+        group: tuple(
+            ReasonCount(code, label(REJECT_REASONS, code, "zh"), label(REJECT_REASONS, code, "en"), count)
+            for code, count in sorted(pairs, key=lambda pair: (-pair[1], pair[0]))
+        )
+        for group, pairs in counts.items()
+    }
+
+
+def _suppressed(overall: Row, groups: list[Row]) -> tuple[Row, list[Row]]:
+    """Apply the small-group rule (module docstring) and order the groups by key (banks by id)."""
+    groups = sorted(groups, key=lambda row: _order(row.group))
+    small = [row for row in groups if _too_small(row)]
+    if len(small) == 1:
+        others = [row for row in groups if not _too_small(row) and row.enterprises]
+        if others:
+            small.append(min(others, key=lambda row: (row.enterprises, _order(row.group))))
+    hidden = {id(row) for row in small}
+    return (
+        _hide(overall) if _too_small(overall) else overall,
+        [_hide(row) if id(row) in hidden else row for row in groups],
+    )
+
+
+def _too_small(row: Row) -> bool:
+    return row.enterprises is not None and 0 < row.enterprises < MIN_ENTERPRISES
+
+
+def _hide(row: Row) -> Row:
+    figures = {field.name: None for field in fields(row) if field.name not in ("group", "suppressed")}
+    return replace(row, suppressed=True, **figures)
+
+
+def _order(group: Group | None) -> tuple[int, str]:
+    if group is None:
+        return (0, "")
+    return (int(group.key), "") if group.dimension == "bank" else (0, group.key)
