@@ -2,6 +2,7 @@
 Nothing ever answers with a traceback."""
 
 import logging
+import sqlite3
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
@@ -27,6 +28,10 @@ def error_payload(error: HTTPException) -> tuple[dict[str, object], dict[str, st
     headers = dict(data.get("headers") or {})
     if isinstance(error, RequestEntityTooLarge):
         payload["message"] = "The upload is larger than the limit (MATCHMAKER_MAX_UPLOAD_BYTES)."
+    if error.code == 429:  # a rate limit (api.rate_limits); the description would only be the rule
+        payload["message"] = (
+            f"请求过于频繁，请稍后再试 / Too many requests ({error.description}); retry after Retry-After."
+        )
     return payload, headers
 
 
@@ -46,6 +51,8 @@ def handle_http_exception(error: HTTPException) -> Response | tuple[object, int]
 def page_message(error: HTTPException) -> str | None:
     """The line under an error page's heading, in the page's language. Werkzeug's default descriptions are
     English, so pages show only what this app says itself (page code passes translated descriptions)."""
+    if error.code == 429:  # the description is only the rule ("10 per 1 minute")
+        return _("Too many attempts in a short time. Wait a minute, then try again.")
     if error.description and error.description != type(error).description and not isinstance(error, CSRFError):
         return error.description
     if isinstance(error, CSRFError):
@@ -71,8 +78,16 @@ def handle_unexpected(error: Exception) -> Response | tuple[object, int]:
 
 
 def _database_unreachable(error: Exception) -> bool:
-    """A lost or refused connection (server down, restarting, or the connection cut), not a bad query."""
-    return isinstance(error, OperationalError) or (isinstance(error, DBAPIError) and error.connection_invalidated)
+    """A lost or refused connection (server down, restarting, or the connection cut) or a database too busy
+    to answer in time; not a bad query or a missing migration, which stay 500s. SQLite reports both kinds as
+    OperationalError, so there only "database is locked" (the busy timeout ran out) counts."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if isinstance(error.orig, sqlite3.OperationalError):
+        return "database is locked" in str(error.orig)
+    return isinstance(error, OperationalError)
 
 
 def register_error_handlers(app: Flask) -> None:

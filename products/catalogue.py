@@ -64,7 +64,8 @@ def list_products(
 
 
 def get_product(session: Session, product_id: int, viewer_bank_id: int | None = None) -> LoanProduct | None:
-    return session.scalar(select(LoanProduct).where(LoanProduct.id == product_id, visible_to(viewer_bank_id)))
+    query = select(LoanProduct).where(LoanProduct.id == product_id, visible_to(viewer_bank_id))
+    return session.scalar(query.options(joinedload(LoanProduct.bank)))  # every view of a product names its bank
 
 
 def bank_products(session: Session, bank_id: int, include_withdrawn: bool = False) -> list[LoanProduct]:

@@ -61,12 +61,18 @@ def _reloadable_path() -> str:
 
 
 def synthetic_demo() -> bool:
-    """Whether the catalogue holds the generated demo's products (their descriptions carry its mark)."""
+    """Whether the catalogue holds the generated demo's products (their descriptions carry its mark). Once
+    seen, the answer is kept for the process's life (products are never deleted), sparing every later page a
+    scan of the descriptions; until then each page asks, so a demo loaded while the server runs is noted."""
+    if current_app.extensions.get("synthetic_demo_seen"):
+        return True
     try:
         query = select(LoanProduct.id).where(LoanProduct.description.contains(SYNTHETIC_MARK)).limit(1)
-        return session().scalar(query) is not None
+        seen = session().scalar(query) is not None
     except SQLAlchemyError:
         return False
+    current_app.extensions["synthetic_demo_seen"] = seen
+    return seen
 
 
 def signed_in_account() -> Account | None:

@@ -13,7 +13,7 @@ CONFIG = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 
 
 def _load(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
-    for name in ("GUNICORN_WORKERS", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"):
+    for name in ("GUNICORN_WORKERS", "GUNICORN_THREADS", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -39,6 +39,13 @@ def test_workers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_bad_worker_count_stops_with_a_message(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     with pytest.raises(SystemExit, match="GUNICORN_WORKERS must be a positive integer"):
         _load(monkeypatch, GUNICORN_WORKERS=value)
+
+
+def test_threads_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _load(monkeypatch)["threads"] == 4  # gthread workers by default
+    assert _load(monkeypatch, GUNICORN_THREADS="1")["threads"] == 1  # sync workers
+    with pytest.raises(SystemExit, match="GUNICORN_THREADS must be a positive integer"):
+        _load(monkeypatch, GUNICORN_THREADS="0")
 
 
 def test_forwarded_allow_ips_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
