@@ -12,6 +12,7 @@ from api.database import init_database
 from api.errors import register_error_handlers
 from api.health import bp as health_bp
 from api.i18n import init_i18n
+from api.rate_limits import init_rate_limits
 from api.security_headers import init_security_headers
 
 
@@ -47,6 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     init_security_headers(app)
+    init_rate_limits(app)
     from api.cli import register_commands
 
     register_commands(app)

@@ -3,6 +3,7 @@
 import re
 import shutil
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from accounts.idempotency import purge_idempotency_keys
 from accounts.models import Account, Role
 from accounts.tokens import create_account, issue_token, revoke
 from db import migrate
@@ -20,6 +22,8 @@ from db.wait import DEFAULT_WAIT_SECONDS, DatabaseUnavailable, wait_for_database
 from enterprises.models import Enterprise
 from matchmaker.credit_scores import ModelRegistryError, ScoringUnavailable, activate, active_model, register_model
 from matchmaker.decisions import expire_overdue
+from matchmaker.ledger import china_today
+from matchmaker.ledger_outcomes import SEASONING_MONTHS, NotEnoughOutcomes, train_from_ledger
 from matchmaker.models import ScoringModel
 from matchmaker.monitoring import format_report, monitor
 from matchmaker.rounds import RoundInProgress, RoundParams, run_round
@@ -165,6 +169,15 @@ def list_accounts() -> None:
             click.echo(f"{account.id}\t{account.role}\t{account.bank_id or '-'}\t{account.name}\t{' '.join(live)}")
 
 
+@accounts_group.command("purge-idempotency-keys")
+@click.option("--hours", default=24, show_default=True, type=click.IntRange(24, None), help="At least 24.")
+def purge_keys(hours: int) -> None:
+    """Delete the Idempotency-Keys older than HOURS hours (their retries would write again); run it daily."""
+    with _session() as session, session.begin():
+        count = purge_idempotency_keys(session, timedelta(hours=hours))
+    click.echo(f"{count} idempotency key(s) deleted")
+
+
 @demo_group.command("load")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has banks.")
 @click.option("--seed", default=20261123, show_default=True)
@@ -178,7 +191,7 @@ def list_accounts() -> None:
 def demo_load(if_empty: bool, seed: int, model_dir: Path | None, model_rows: int) -> None:
     """Load the synthetic demo (banks, products, accounts, enterprises) and a scoring model; print the logins."""
     from enterprises.demo import DEMO_PASSWORD
-    from matchmaker.demo import load_demo
+    from matchmaker.demo import load_demo, play_bank_decisions
     from products.demo import DemoAlreadyLoaded
 
     with _session() as session, session.begin():
@@ -199,6 +212,12 @@ def demo_load(if_empty: bool, seed: int, model_dir: Path | None, model_rows: int
     click.echo(f"active scoring model: {version}")
     row = run_round(current_app.extensions["session_factory"], RoundParams(), Path(current_app.config["ROUND_DIR"]))
     click.echo(f"matching round {row.id}: {row.stats['proposals']} proposals for {row.stats['needs_matched']} needs")
+    with _session() as session, session.begin():
+        outcomes = play_bank_decisions(session, seed)
+    click.echo(
+        f"the demo banks' first answers: {outcomes['granted']} granted, {outcomes['accepted']} accepted, "
+        f"{outcomes['rejected']} declined (the rest pending)"
+    )
     click.echo("SYNTHETIC demo data loaded. Demo accounts and their tokens:")
     for account, token in tokens:
         click.echo(f"  {account.role:<10} {token:<22} {account.name}")
@@ -225,17 +244,53 @@ def _print_report(report: dict[str, Any], directory: Path) -> None:
     click.echo(f"model version {report['model_version']}")
 
 
+class Refused(click.ClickException):
+    """The data cannot do what was asked (e.g. too few outcomes to train on): the message, exit code 2."""
+
+    exit_code = 2
+
+
 @scoring_group.command("train")
-@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
-@click.option("--target", required=True, help="Column holding the outcome.")
-@click.option("--bad", "bad_value", required=True, help="Value of the target column that means default.")
+@click.option("--csv", "csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--target", help="Column holding the outcome.")
+@click.option("--bad", "bad_value", help="Value of the target column that means default.")
 @click.option("--spec", "spec_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--from-ledger", is_flag=True, help="Train the platform model on the credit ledger's loan outcomes instead."
+)
+@click.option(
+    "--seasoning-months",
+    default=SEASONING_MONTHS,
+    show_default=True,
+    type=click.IntRange(1, 120),
+    help="With --from-ledger: months a loan must stay current to count as good.",
+)
+@click.option("--activate", "make_active", is_flag=True, help="With --from-ledger: make the new model active.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="New directory for the model.")
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(2, 20))
 def scoring_train(
-    csv_path: Path, target: str, bad_value: str, spec_path: Path | None, out: Path | None, folds: int
+    csv_path: Path | None,
+    target: str | None,
+    bad_value: str | None,
+    spec_path: Path | None,
+    from_ledger: bool,
+    seasoning_months: int,
+    make_active: bool,
+    out: Path | None,
+    folds: int,
 ) -> None:
-    """Train on a CSV of loan outcomes: cross-validated metrics, report.json, calibration.png, artefact."""
+    """Train on a CSV of loan outcomes (--csv, --target, --bad) or on the credit ledger (--from-ledger):
+    cross-validated metrics, report.json, calibration.png, artefact, registered (ledger: active with
+    --activate)."""
+    if from_ledger:
+        if csv_path or target or bad_value or spec_path:
+            raise click.UsageError("--from-ledger trains on the ledger: leave out --csv, --target, --bad and --spec")
+        _train_from_ledger(out, folds, seasoning_months, make_active)
+        return
+    if csv_path is None or target is None or bad_value is None:
+        raise click.UsageError("give --csv, --target and --bad, or --from-ledger")
+    if make_active:
+        raise click.UsageError("--activate goes with --from-ledger: a model of a file's own columns cannot score")
     directory = _model_dir(out, "model")
     try:
         report = train_from_csv(csv_path, target, bad_value, directory, spec_path, folds)
@@ -246,6 +301,26 @@ def scoring_train(
         row = register_model(session, directory)
     if not row.platform:
         click.echo("note: trained on the file's own columns; usable with `scoring evaluate`, not by the service")
+
+
+def _train_from_ledger(out: Path | None, folds: int, seasoning_months: int, make_active: bool) -> None:
+    directory = _model_dir(out, "ledger")
+    try:
+        with _session() as session:
+            report, found = train_from_ledger(session, directory, china_today(), seasoning_months, folds)
+    except NotEnoughOutcomes as error:
+        raise Refused(str(error)) from error
+    left_out = ", ".join(f"{count} {reason}" for reason, count in sorted(found.left_out.items())) or "none"
+    click.echo(f"credit ledger: {found.bad} bad and {found.good} good loans; left out: {left_out}")
+    _print_report(report, directory)
+    try:
+        with _session() as session, session.begin():
+            register_model(session, directory)
+            if make_active:
+                activate(session, report["model_version"])
+    except ModelRegistryError as error:  # the same ledger trained twice within a second gives the same version
+        raise click.ClickException(str(error)) from error
+    click.echo(f"active model: {report['model_version']}" if make_active else "registered, not active")
 
 
 @scoring_group.command("train-synthetic")

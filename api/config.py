@@ -8,6 +8,7 @@ from typing import Any
 
 from db import default_database_url
 from db.engine import INSTANCE_DIR
+from matchmaker.stats import SharingRule
 
 DEFAULT_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
@@ -34,7 +35,11 @@ def from_environment() -> dict[str, Any]:
         "MODEL_DIR": os.environ.get("MATCHMAKER_MODEL_DIR") or str(INSTANCE_DIR / "models"),
         "ROUND_DIR": os.environ.get("MATCHMAKER_ROUND_DIR") or str(INSTANCE_DIR / "rounds"),
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
-    }
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # How the risk-compensation fund, the bank and a guarantor share a loss (regulators' statistics).
+        "RISK_SHARING": SharingRule.parse(os.environ.get("MATCHMAKER_RISK_SHARING", "0.4,0.4,0.2")),
+    } | {name: value for name, value in os.environ.items() if name.startswith("MATCHMAKER_RATE_LIMIT_")}
 
 
 def static_config() -> dict[str, Any]:

@@ -2,12 +2,23 @@
 admin, and the demo enterprises with profiles and needs (``enterprises.demo``). Tokens and the enterprises'
 password are fixed so that the README can list them; they are public, so the demo is for local use only."""
 
+import random
+from collections import Counter
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import Account, Role
 from accounts.tokens import create_account, issue_token
 from enterprises.demo import load_enterprises
+from enterprises.models import Enterprise, FinancingNeed
+from matchmaker.decisions import DecisionError, accept, grant, reject
+from matchmaker.ledger import LedgerError, china_today, record_event
+from matchmaker.models import Proposal
 from products.demo import BANKS, load_catalogue
+from reference.codes import REJECT_REASONS, codes
+
+WAN = 10_000  # yuan
 
 REGULATOR_TOKEN = "mm_demo_regulator"
 ADMIN_TOKEN = "mm_demo_admin"
@@ -34,3 +45,51 @@ def load_demo(session: Session, seed: int) -> list[tuple[Account, str]]:
         pairs.append((account, issue_token(session, account, token=token)))
     load_enterprises(session, seed)
     return pairs
+
+
+def play_bank_decisions(session: Session, seed: int) -> Counter[str]:
+    """The demo banks' first answers to the demo round's first-ranked proposals, so that the SME pages, the
+    bank portal and the regulators' dashboard have decisions, loans and ledger events to show. About 45%
+    are granted (in full, or 50–90% of the need rounded to 10,000 yuan, at a rate in the proposal's range),
+    20% accepted, 15% declined with a coded reason, the rest left pending; each loan is disbursed, and some
+    are partly repaid or reported overdue. Decisions go through ``matchmaker.decisions`` and the ledger like a
+    real officer's, so every quota and ledger rule holds. Returns the count of each outcome."""
+    rng = random.Random(seed)
+    officers = {
+        account.bank_id: account for account in session.scalars(select(Account).where(Account.role == Role.BANK))
+    }
+    reasons = [code for code in codes(REJECT_REASONS) if code != "other"]
+    outcomes: Counter[str] = Counter()
+    first_ranked = select(Proposal).where(Proposal.status == "pending", Proposal.rank == 1).order_by(Proposal.id)
+    for proposal in list(session.scalars(first_ranked)):
+        officer, draw = officers[proposal.bank_id], rng.random()
+        try:
+            if draw < 0.45:
+                _grant_and_report(session, rng, proposal, officer)
+                outcomes["granted"] += 1
+            elif draw < 0.65:
+                accept(session, proposal, officer)
+                outcomes["accepted"] += 1
+            elif draw < 0.80:
+                reject(session, proposal, officer, rng.choice(reasons))
+                outcomes["rejected"] += 1
+        except (DecisionError, LedgerError):
+            outcomes["refused"] += 1  # e.g. a product's quota already used up by earlier grants
+    return outcomes
+
+
+def _grant_and_report(session: Session, rng: random.Random, proposal: Proposal, officer: Account) -> None:
+    product, need = proposal.product, session.get_one(FinancingNeed, proposal.need_id)
+    amount = need.amount if rng.random() < 0.6 else int(need.amount * rng.uniform(0.5, 0.9)) // WAN * WAN
+    amount = min(max(amount, product.amount_min), product.amount_max, need.amount)
+    rate = round(min(max(rng.uniform(proposal.rate_min, proposal.rate_max), product.rate_min), product.rate_max), 2)
+    term = min(max(need.term_months, product.term_min_months), product.term_max_months)
+    first = session.get_one(Enterprise, need.enterprise_id).first_time_borrower
+    today = china_today()
+    loan = grant(session, proposal, officer, amount, rate, term, today, "first_loan" if first else "new_loan")
+    record_event(session, loan, "disbursed", amount, today, officer)
+    draw = rng.random()
+    if draw < 0.3:
+        record_event(session, loan, "repaid", amount * rng.randint(1, 3) // 10, today, officer)
+    elif draw < 0.4:
+        record_event(session, loan, "overdue", amount // 10, today, officer)

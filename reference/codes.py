@@ -156,3 +156,26 @@ CREDIT_EVENT_KINDS: tuple[Code, ...] = (
     Code("renewed", "续贷", "renewed"),
     Code("corrected", "更正", "corrected"),
 )
+
+# A loan's state as its ledger leaves it (matchmaker.ledger).
+LOAN_STATUSES: tuple[Code, ...] = (
+    Code("current", "正常", "current"),
+    Code("overdue", "逾期", "overdue"),
+    Code("defaulted", "违约", "defaulted"),
+    Code("repaid", "已结清", "repaid"),
+)
+
+# The audit log (accounts/audit.py): what kind of record changed, and how.
+AUDIT_ENTITY_KINDS: tuple[Code, ...] = (
+    Code("product", "贷款产品", "loan product"),
+    Code("proposal", "推荐", "proposal"),
+    Code("loan", "贷款", "loan"),
+)
+
+AUDIT_ACTIONS: tuple[Code, ...] = (
+    Code("created", "创建", "created"),
+    Code("updated", "修改", "updated"),
+    Code("status_changed", "状态变更", "status changed"),
+    Code("decided", "银行决定", "decision"),
+    Code("event", "贷款事件", "loan event"),
+)

@@ -7,6 +7,7 @@ never by ``create_all``; every test starts from empty tables."""
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,14 +37,17 @@ from scoring.platform import train_synthetic_model
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 passwords.SCRYPT_N = 2**8  # registrations by the hundred: keep the slow hash's shape, not its cost
+TEST_ACTOR = "test fixture"  # the audit log's actor of what the fixtures write straight through the domain
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str]:
+    """The URL of a new, migrated database: an SQLite file in ``directory``, or a PostgreSQL database of its
+    own on TEST_DATABASE_URL's server, dropped on exit."""
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / 'test.sqlite3'}"
         migrate.upgrade(url)
         yield url
         return
@@ -62,9 +66,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         admin.dispose()
 
 
-def _empty_all_tables(app: Flask) -> None:
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+def empty_all_tables(app: Flask) -> None:
     """Every table emptied for the next test. PostgreSQL's TRUNCATE fires no row trigger; on SQLite the
-    append-only triggers of credit_events are dropped for the DELETE and created again."""
+    append-only triggers (credit_events, audit_log) are dropped for the DELETE and created again."""
     engine = app.extensions["engine"]
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as connection:
@@ -80,11 +90,18 @@ def _empty_all_tables(app: Flask) -> None:
             connection.execute(text(sql))
 
 
+def make_app(database_url: str) -> Flask:
+    """The app as the tests run it. Rate limits are off here (a fuzzer or a page test may sign in many times a
+    minute); tests/api/test_rate_limits.py turns them on."""
+    settings = {"DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "TESTING": True, "RATELIMIT_ENABLED": False}
+    return create_app(settings)
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "TESTING": True})
+    app = make_app(database_url)
     yield app
-    _empty_all_tables(app)
+    empty_all_tables(app)
     app.extensions["engine"].dispose()
 
 
@@ -104,6 +121,11 @@ def db_session(app: Flask) -> Iterator[Session]:
 def make_token(app: Flask) -> Callable[..., str]:
     """``make_token("bank", bank_code="ICBC")`` creates the account (and its bank, or for "sme" its
     enterprise) and returns a bearer token."""
+    return token_maker(app)
+
+
+def token_maker(app: Flask) -> Callable[..., str]:
+    """The ``make_token`` of any app (a module's own app too)."""
 
     def make(role: str, bank_code: str | None = None, name: str | None = None) -> str:
         with app.extensions["session_factory"]() as session, session.begin():
@@ -229,11 +251,12 @@ def market(app: Flask, db_session: Session, active_model: str) -> dict[str, Any]
     db_session.add_all(banks)
     db_session.flush()
     schema = ProductSchema()
-    products = [
-        create_product(db_session, banks[0].id, schema.load(product("P1", review_capacity=5))),
-        create_product(db_session, banks[0].id, schema.load(product("P2", rate_min=4.0))),
-        create_product(db_session, banks[1].id, schema.load(product("P3", quota=400 * WAN, amount_max=300 * WAN))),
+    bodies = [
+        (banks[0], product("P1", review_capacity=5)),
+        (banks[0], product("P2", rate_min=4.0)),
+        (banks[1], product("P3", quota=400 * WAN, amount_max=300 * WAN)),
     ]
+    products = [create_product(db_session, bank.id, schema.load(body), actor=TEST_ACTOR) for bank, body in bodies]
     needs = [enterprise_with_need(db_session, i) for i in range(12)]
     db_session.commit()
     return {"banks": banks, "products": products, "needs": needs}

@@ -2,6 +2,15 @@
 
 from flask import Blueprint
 
-from api.pages import catalogue, layout, portal, session_pages, sme
+from api.pages import audit, catalogue, layout, portal, portal_loans, regulator, session_pages, sme
 
-BLUEPRINTS: list[Blueprint] = [layout.bp, catalogue.bp, session_pages.bp, portal.bp, sme.bp]
+BLUEPRINTS: list[Blueprint] = [
+    layout.bp,
+    catalogue.bp,
+    session_pages.bp,
+    portal.bp,
+    portal_loans.bp,
+    sme.bp,
+    regulator.bp,
+    audit.bp,
+]

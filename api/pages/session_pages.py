@@ -57,6 +57,10 @@ def login() -> tuple[str, int]:
     return _form()
 
 
+# Where each role lands after signing in (unless the sign-in came from a page it returns to).
+HOME_PAGES = {Role.BANK: "portal.index", Role.REGULATOR: "regulator.dashboard", Role.ADMIN: "regulator.dashboard"}
+
+
 @bp.post("/login")
 def login_submit() -> Response | tuple[str, int]:
     token = request.form.get("token", "").strip()
@@ -70,7 +74,7 @@ def login_submit() -> Response | tuple[str, int]:
     restart_session()
     cookie_session["token_id"] = row.id
     flash(_("Signed in as %(name)s.", name=row.account.name), "success")
-    default = url_for("portal.index") if row.account.role == Role.BANK else url_for("catalogue.home")
+    default = url_for(HOME_PAGES.get(row.account.role, "catalogue.home"))
     return redirect(safe_next(request.form.get("next")) or default)
 
 

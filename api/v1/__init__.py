@@ -3,7 +3,7 @@ they appear in the OpenAPI document."""
 
 from flask_smorest import Blueprint
 
-from api.v1 import enterprises, loans, matching, needs, products, proposals, scoring
+from api.v1 import audit, enterprises, loans, matching, needs, products, proposals, scoring, stats
 
 BLUEPRINTS: list[Blueprint] = [
     products.blp,
@@ -13,4 +13,6 @@ BLUEPRINTS: list[Blueprint] = [
     matching.blp,
     proposals.blp,
     loans.blp,
+    audit.blp,
+    stats.blp,
 ]

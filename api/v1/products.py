@@ -95,7 +95,7 @@ class Products(MethodView):
         """Publish a product for the caller's bank"""
         account = require_roles("bank")
         try:
-            product = create_product(session(), account.bank_id, data)
+            product = create_product(session(), account.bank_id, data, actor=account)
         except ProductError as error:
             _refuse(error)
         session().commit()
@@ -121,9 +121,10 @@ class ProductById(MethodView):
     @blp.alt_response(409, response="DEFAULT_ERROR", description="Code already used, or product withdrawn")
     def patch(self, changes: dict[str, Any], product_id: int) -> LoanProduct:
         """Change some fields of one of your products (403 for another bank's product)"""
-        product = _owned_product(product_id, require_roles("bank"))
+        account = require_roles("bank")
+        product = _owned_product(product_id, account)
         try:
-            update_product(session(), product, changes)
+            update_product(session(), product, changes, actor=account)
         except ProductError as error:
             _refuse(error)
         session().commit()
@@ -135,8 +136,9 @@ class ProductById(MethodView):
     def delete(self, product_id: int) -> LoanProduct:
         """Withdraw (下架) one of your products: its status becomes withdrawn, the row and its history stay;
         answers the withdrawn product"""
-        product = _owned_product(product_id, require_roles("bank"))
-        withdraw_product(session(), product)
+        account = require_roles("bank")
+        product = _owned_product(product_id, account)
+        withdraw_product(session(), product, actor=account)
         session().commit()
         return product
 
@@ -159,7 +161,7 @@ def import_file(args: dict[str, Any]) -> Response:
     data, kind = _upload()
     try:
         rows = parse_json(data) if kind == "json" else parse_csv(data)
-        result = import_products(session(), account.bank_id, rows)
+        result = import_products(session(), account.bank_id, rows, actor=account)
     except ImportRejected as error:
         session().rollback()
         abort(422, message=error.message, errors={"rows": [row.as_dict() for row in error.errors]})

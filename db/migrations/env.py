@@ -4,7 +4,9 @@ imports of the domain models below do not make the db package depend on them."""
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import accounts.models  # noqa: F401  (registers the tables on Base.metadata)
+import accounts.audit
+import accounts.idempotency
+import accounts.models  # noqa: F401  (these imports register the tables on Base.metadata)
 import enterprises.models  # noqa: F401
 import matchmaker.models  # noqa: F401
 import products.models  # noqa: F401

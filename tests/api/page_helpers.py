@@ -13,6 +13,7 @@ from products.models import Bank, LoanProduct
 from products.schemas import ProductSchema
 from products.service import create_product
 from tests.api.product_samples import product_body
+from tests.conftest import TEST_ACTOR
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -26,7 +27,7 @@ def add_product(app: Flask, bank_code: str = "BANK1", code: str = "P1", **overri
             bank = Bank(code=bank_code, name=f"{bank_code} 银行")
             session.add(bank)
             session.flush()
-        return create_product(session, bank.id, ProductSchema().load(raw)).id
+        return create_product(session, bank.id, ProductSchema().load(raw), actor=TEST_ACTOR).id
 
 
 def product_row(db_session: Session, product_id: int) -> LoanProduct:

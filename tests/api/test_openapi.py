@@ -62,6 +62,16 @@ SERVED_BY: dict[str, tuple[str, ...]] = {
     "POST /api/v1/proposals/{proposal_id}/grant": ("bank",),
     "GET /api/v1/loans/{loan_id}": ("bank",),
     "POST /api/v1/loans/{loan_id}/events": ("bank",),
+    "POST /api/v1/loans/events/import": ("bank",),
+    "GET /api/v1/audit": ("admin", "regulator"),
+    "GET /api/v1/stats/totals": ("admin", "regulator"),
+    "GET /api/v1/stats/totals.csv": ("admin", "regulator"),
+    "GET /api/v1/stats/funnel": ("admin", "regulator"),
+    "GET /api/v1/stats/funnel.csv": ("admin", "regulator"),
+    "GET /api/v1/stats/banks": ("admin", "regulator"),
+    "GET /api/v1/stats/banks.csv": ("admin", "regulator"),
+    "GET /api/v1/stats/risk": ("admin", "regulator"),
+    "GET /api/v1/stats/risk.csv": ("admin", "regulator"),
 }
 # Operations whose valid-looking input may rightly get 422 because the rule cannot be stated in JSON Schema,
 # so positive_data_acceptance is off for them:
@@ -73,7 +83,9 @@ SERVED_BY: dict[str, tuple[str, ...]] = {
 # - profile: figure_sources must name figures of the same body;
 # - need: needed_by not in the past (relative to today);
 # - decisions and loan events: rules against the stored proposal, product and loan (the product's ranges, the
-#   need left, the balance), a note required for the reason 'other', a correction naming an event.
+#   need left, the balance), a note required for the reason 'other', a correction naming an event;
+# - the loan-event upload: the content of the file (its lines name loans of the caller's bank).
+# - statistics: the period's start not after its end, and the three risk shares summing to 1.
 SEMANTIC_BODY = {
     "POST /api/v1/products",
     "PATCH /api/v1/products/{product_id}",
@@ -85,6 +97,15 @@ SEMANTIC_BODY = {
     "POST /api/v1/proposals/{proposal_id}/reject",
     "POST /api/v1/proposals/{proposal_id}/grant",
     "POST /api/v1/loans/{loan_id}/events",
+    "POST /api/v1/loans/events/import",
+    "GET /api/v1/stats/totals",
+    "GET /api/v1/stats/totals.csv",
+    "GET /api/v1/stats/funnel",
+    "GET /api/v1/stats/funnel.csv",
+    "GET /api/v1/stats/banks",
+    "GET /api/v1/stats/banks.csv",
+    "GET /api/v1/stats/risk",
+    "GET /api/v1/stats/risk.csv",
 }
 # Examples per (operation, caller, mode): enough to reach every branch of these small views while keeping the
 # whole file near a minute per database. A matching round is a real round over the `market` fixture.
@@ -187,7 +208,8 @@ def caller_headers(
     """Headers for a caller, after giving that caller something to read: a bank one product, an SME a
     profile and an open need (scored by the active model), an operator or regulator a completed round. A
     fuzzed round runs over the `market` fixture (12 needs, 3 products), so that generated weight policies
-    meet real edges; the other operations do without it (its twelve registrations take a few seconds)."""
+    meet real edges, and so does the audit log's reader, so that it reads the products' and the proposals'
+    entries; the other operations do without it (its twelve registrations take a few seconds)."""
     app.config["ROUND_DIR"] = str(tmp_path)
     client = app.test_client()
 
@@ -196,8 +218,8 @@ def caller_headers(
             return None
         if caller != "bank":
             request.getfixturevalue("active_model")
-        if label == "POST /api/v1/matching/rounds":
-            request.getfixturevalue("market")
+        if label in ("POST /api/v1/matching/rounds", "GET /api/v1/audit"):
+            request.getfixturevalue("market")  # the audit log then holds products and a round's proposals
         headers = auth(make_token(caller, bank_code="FUZZ"))
         author = auth(make_token("admin")) if caller == "regulator" else headers  # regulators run no rounds
         for method, url, body, status in seed_requests(caller):

@@ -51,13 +51,19 @@ def test_the_page_lists_only_the_banks_open_proposals_and_is_linked_from_the_por
     assert 'href="/portal/proposals"' in officer.get("/portal").get_data(as_text=True)
     page = officer.get(PAGE).get_data(as_text=True)
     assert "测试企业1有限公司" in page  # bank 1's pending proposal
+    assert f'href="{PAGE}/{world.proposal}"' in page  # opens on a page of its own
     assert "测试企业2有限公司" not in page  # bank 2's
     assert "测试企业3有限公司" not in page  # granted already: no longer open
-    assert "13800000000" not in page and "张会计" not in page
+    assert "Proposals for your products" in officer.get(f"{PAGE}?lang=en").get_data(as_text=True)
+
+
+def test_a_proposal_opens_with_the_case_and_the_decision_forms(officer: FlaskClient, world: World) -> None:
+    page = officer.get(f"{PAGE}/{world.proposal}").get_data(as_text=True)
+    assert "测试企业1有限公司" in page and "13800000000" not in page and "张会计" not in page
     assert "盈利稳定" in page and "现金流充足" in page  # score reasons and why the match
     assert 'name="amount" value="100"' in page  # the grant form starts from the need, in 万元
-    english = officer.get(f"{PAGE}?lang=en").get_data(as_text=True)
-    assert "Proposals for your products" in english and "steady profit" in english
+    assert f'action="{PAGE}/{world.proposal}/accept"' in page and f'action="{PAGE}/{world.proposal}/reject"' in page
+    assert "steady profit" in officer.get(f"{PAGE}/{world.proposal}?lang=en").get_data(as_text=True)
 
 
 def test_only_a_signed_in_bank_sees_the_page(client: FlaskClient, world: World) -> None:
@@ -71,13 +77,18 @@ def test_accept_then_grant_a_smaller_amount_and_the_sme_sees_it(
     officer: FlaskClient, app: Flask, world: World, db_session: Session
 ) -> None:
     url = f"/portal/proposals/{world.proposal}"
-    accepted = post_form(officer, f"{url}/accept", page=PAGE)
-    assert accepted.status_code == 302 and accepted.headers["Location"] == PAGE
+    accepted = post_form(officer, f"{url}/accept", page=url)
+    assert accepted.status_code == 302 and accepted.headers["Location"] == url
     assert status_of(db_session, world.proposal) == "accepted"
     assert "已受理" in officer.get(PAGE).get_data(as_text=True)
 
-    granted = post_form(officer, f"{url}/grant", grant_form(amount="60"), page=PAGE)
-    assert granted.status_code == 302
+    granted = post_form(officer, f"{url}/grant", grant_form(amount="60"), page=url)
+    assert granted.status_code == 302 and granted.headers["Location"] == url
+    shown = officer.get(url).get_data(as_text=True)  # the officer sees what was recorded, and no form any more
+    assert (
+        "已授信" in shown and '<dd class="loan-amount">60</dd>' in shown and '<dd class="loan-rate">4.35</dd>' in shown
+    )
+    assert f'action="{url}/grant"' not in shown
     assert status_of(db_session, world.proposal) == "granted"
     loan = db_session.scalars(select(Loan).where(Loan.proposal_id == world.proposal)).one()
     assert loan.amount == 60 * WAN and loan.rate == 4.35
@@ -99,6 +110,7 @@ def test_reject_with_a_reason_the_sme_reads_in_plain_words(
     assert response.status_code == 302
     decision = db_session.scalars(select(ProposalDecision).where(ProposalDecision.proposal_id == world.proposal)).one()
     assert decision.reason == "insufficient_collateral" and decision.note == "请补充房产抵押"
+    assert "抵质押物不足 — 请补充房产抵押" in officer.get(f"{PAGE}/{world.proposal}").get_data(as_text=True)
 
     sme = app.test_client()
     sme.post("/enterprise/login", data={**world.sme_login, "csrf_token": csrf_token(sme, "/enterprise/login")})
@@ -109,10 +121,10 @@ def test_reject_with_a_reason_the_sme_reads_in_plain_words(
 @pytest.mark.parametrize(
     ("action", "data", "status", "shown"),
     [
-        ("grant", grant_form(amount="150"), 422, "at most 1000000 yuan of the need is left"),
+        ("grant", grant_form(amount="150"), 422, "该需求最多还剩 1000000 元"),
         ("grant", grant_form(amount="abc"), 422, "请输入以万元为单位的金额"),
         ("grant", grant_form(kind=""), 422, "必填"),
-        ("reject", {"reason": "other"}, 422, "say why when the reason is"),
+        ("reject", {"reason": "other"}, 422, "理由为“其他”时请说明原因"),
     ],
 )
 def test_a_refused_decision_is_shown_beside_its_field_and_writes_nothing(
@@ -131,6 +143,7 @@ def test_another_banks_proposal_is_404_and_forms_need_their_csrf_token(
     officer: FlaskClient, world: World, db_session: Session
 ) -> None:
     before = snapshot(db_session)
+    assert officer.get(f"{PAGE}/{world.other_proposal}").status_code == 404
     other = post_form(officer, f"/portal/proposals/{world.other_proposal}/accept", page=PAGE)
     assert other.status_code == 404
     forged = officer.post(f"/portal/proposals/{world.proposal}/accept")

@@ -34,12 +34,12 @@ def test_bank_signs_in_with_its_token_and_lands_on_the_portal(
     assert ">银行门户</a>" in portal and ">退出</button>" in portal
 
 
-def test_regulator_signs_in_and_goes_home_without_the_bank_portal(
+def test_regulator_signs_in_to_the_statistics_without_the_bank_portal(
     client: FlaskClient, make_token: Callable[..., str]
 ) -> None:
     response = client.post("/login", data={"token": make_token("regulator"), "csrf_token": csrf_token(client)})
-    assert response.headers["Location"] == "/"
-    home = client.get("/").get_data(as_text=True)
+    assert response.headers["Location"] == "/regulator"
+    home = client.get("/regulator").get_data(as_text=True)
     assert ">退出</button>" in home and ">银行门户</a>" not in home
 
 
@@ -159,3 +159,9 @@ def test_an_sme_token_cannot_sign_in_here(client: FlaskClient, db_session: Sessi
     assert "此处供银行、监管部门和平台运营账户登录" in response.get_data(as_text=True)
     with client.session_transaction() as cookie_session:
         assert "token_id" not in cookie_session
+
+
+def test_an_operator_lands_on_the_statistics_too(client: FlaskClient, make_token: Callable[..., str]) -> None:
+    response = client.post("/login", data={"token": make_token("admin"), "csrf_token": csrf_token(client)})
+    assert response.headers["Location"] == "/regulator"
+    assert client.get("/regulator").status_code == 200

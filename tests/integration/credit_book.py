@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from accounts.audit import AuditEntry
 from accounts.models import Account, Role
 from accounts.tokens import create_account
 from enterprises.models import FinancingNeed
@@ -19,6 +20,15 @@ from products.service import create_product
 from tests.conftest import product
 
 WAN = 10_000
+# What each loan keeps of its ledger for the statistics (matchmaker.ledger moves them with each event).
+LOAN_FIGURES = (
+    Loan.granted_amount,
+    Loan.rollovers,
+    Loan.rollover_amount,
+    Loan.defaulted_amount,
+    Loan.reported_overdue,
+    Loan.reported_defaulted,
+)
 
 
 @dataclass
@@ -32,8 +42,10 @@ def make_book(session: Session, code: str = "B1", **product_changes: Any) -> Boo
     bank = Bank(code=code, name=f"{code}银行")
     session.add(bank)
     session.flush()
-    loan_product = create_product(session, bank.id, ProductSchema().load(product(f"{code}-P", **product_changes)))
     officer = create_account(session, f"{code} officer", Role.BANK, bank.id)
+    loan_product = create_product(
+        session, bank.id, ProductSchema().load(product(f"{code}-P", **product_changes)), actor=officer
+    )
     return Book(bank, loan_product, officer)
 
 
@@ -67,7 +79,7 @@ def snapshot(session: Session) -> dict[str, Any]:
     """Everything a decision or a ledger event may write, read afresh from the database."""
     session.expire_all()
     return {
-        "loans": session.execute(select(Loan.id, Loan.outstanding, Loan.status, Loan.term_months)).all(),
+        "loans": session.execute(select(Loan.id, Loan.outstanding, Loan.status, Loan.term_months, *LOAN_FIGURES)).all(),
         "events": session.scalar(select(func.count()).select_from(CreditEvent)),
         "decisions": session.scalar(select(func.count()).select_from(ProposalDecision)),
         "proposals": session.execute(select(Proposal.id, Proposal.status).order_by(Proposal.id)).all(),
@@ -75,4 +87,5 @@ def snapshot(session: Session) -> dict[str, Any]:
             select(FinancingNeed.id, FinancingNeed.status, FinancingNeed.updated_at).order_by(FinancingNeed.id)
         ).all(),
         "granted": session.execute(select(LoanProduct.id, LoanProduct.granted_total).order_by(LoanProduct.id)).all(),
+        "audit": session.scalar(select(func.count()).select_from(AuditEntry)),
     }

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from accounts.tokens import account_for_token
 from enterprises.demo import DEMO_PASSWORD
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
 from matchmaker.demo import REGULATOR_TOKEN
-from matchmaker.models import ScoringModel
+from matchmaker.ledger import reconcile
+from matchmaker.models import CreditEvent, Loan, Proposal, ScoringModel
 from products.demo import BANKS
 from products.models import Bank, LoanProduct
 
@@ -128,6 +130,14 @@ def test_demo_load_if_empty_loads_once_then_does_nothing(
     assert _count(db_session, FinancialProfile) == 80
     assert _count(db_session, FinancingNeed) >= 40
     assert db_session.scalar(select(ScoringModel.active)) is True
+    # The banks' first answers: decisions of every kind, loans on the ledger, books that reconcile.
+    statuses = Counter(db_session.scalars(select(Proposal.status).where(Proposal.rank == 1)))
+    assert statuses["granted"] > 0 and statuses["accepted"] > 0 and statuses["rejected"] > 0
+    assert f"{statuses['granted']} granted" in first.output
+    assert _count(db_session, Loan) == statuses["granted"]
+    kinds = Counter(db_session.scalars(select(CreditEvent.kind)))
+    assert kinds["granted"] == kinds["disbursed"] == statuses["granted"]
+    assert reconcile(db_session) == []
 
     second = invoke("demo", "load", "--if-empty")
     assert second.exit_code == 0
