@@ -45,6 +45,9 @@ timeout = 30  # a request taking longer is a bug or an attack; the worker is res
 graceful_timeout = 20  # on SIGTERM, finish in-flight requests within this time
 keepalive = 5  # seconds; behind a proxy that keeps connections open, this spares a new TCP handshake
 preload_app = False  # each worker builds its own app and engine: no database connection shared across fork
+# No runtime control socket (gunicornc): gunicorn 27 puts it at one path per user, so two servers on one
+# machine (make run and a test server, say) would replace and remove each other's.
+control_socket_disable = True
 
 accesslog = "-"
 errorlog = "-"

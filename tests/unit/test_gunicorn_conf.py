@@ -27,6 +27,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings["workers"] == min(2 * settings["_available_cpus"]() + 1, settings["MAX_DEFAULT_WORKERS"])
     assert (settings["accesslog"], settings["errorlog"]) == ("-", "-")
     assert settings["timeout"] == 30 and settings["preload_app"] is False
+    assert settings["control_socket_disable"] is True
     assert settings["forwarded_allow_ips"] == "127.0.0.1,::1"
 
 
