@@ -36,9 +36,10 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Select, and_, case, distinct, func, select
+from sqlalchemy import Select, and_, case, distinct, func, join, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Join
 
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.models import Loan, Proposal, ProposalDecision
@@ -601,8 +602,7 @@ def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankRespons
             func.min(ProposalDecision.decided_at).label("answered_at"),
             func.max(case((ProposalDecision.decision.in_(TAKEN_UP), 1), else_=0)).label("taken_up"),
         )
-        .select_from(Proposal)
-        .join(FinancingNeed, FinancingNeed.id == Proposal.need_id)
+        .select_from(_proposals_for(flt))
         .join(ProposalDecision, ProposalDecision.proposal_id == Proposal.id)
         .where(ProposalDecision.decision.in_(ANSWERS)),
         made,
@@ -726,7 +726,7 @@ def _scope(
     if flt.product_type is not None or group_by == "product_type":
         stmt = stmt.join(LoanProduct, LoanProduct.id == anchor.product_id)
     industry = func.substr(Enterprise.industry, 1, 1)
-    if group_by in ENTERPRISE_GROUPINGS or any(v is not None for v in (flt.region, flt.size_class, flt.industry)):
+    if _by_enterprise(flt, group_by):
         stmt = stmt.join(Enterprise, Enterprise.id == anchor.enterprise_id)
     conditions = list(anchor.period)
     for column, value in (
@@ -747,6 +747,20 @@ def _scope(
         "month": anchor.month,
     }
     return stmt.where(*conditions), keys[group_by] if group_by else None
+
+
+def _by_enterprise(flt: StatsFilter, group_by: GroupBy | None) -> bool:
+    """The filter or the grouping is about the enterprise (its table must be joined)."""
+    return group_by in ENTERPRISE_GROUPINGS or any(v is not None for v in (flt.region, flt.size_class, flt.industry))
+
+
+def _proposals_for(flt: StatsFilter) -> type[Proposal] | Join:
+    """The proposals, joined to their needs only when the filter is about the enterprise (which the need
+    names): every proposal has a need, so otherwise the join drops nothing and only costs a pass over the
+    needs (measured: about a tenth of bank_responsiveness on 600,000 proposals)."""
+    if _by_enterprise(flt, None):
+        return join(Proposal, FinancingNeed, FinancingNeed.id == Proposal.need_id)
+    return Proposal
 
 
 def _of_products(session: Session, condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -821,8 +835,7 @@ def _rejections(
     stmt, _ = _scope(
         select(ProposalDecision.reason, func.count().label("count"))
         .select_from(ProposalDecision)
-        .join(Proposal, Proposal.id == ProposalDecision.proposal_id)
-        .join(FinancingNeed, FinancingNeed.id == Proposal.need_id)
+        .join(_proposals_for(flt), Proposal.id == ProposalDecision.proposal_id)
         .where(ProposalDecision.decision == "rejected"),
         anchor,
         flt,
