@@ -71,7 +71,8 @@ def synthetic_demo() -> bool:
         seen = session().scalar(query) is not None
     except SQLAlchemyError:
         return False
-    current_app.extensions["synthetic_demo_seen"] = seen
+    if seen:
+        current_app.extensions["synthetic_demo_seen"] = True
     return seen
 
 
