@@ -8,6 +8,8 @@ import secrets
 # suite may lower SCRYPT_N for speed without affecting how stored hashes verify.
 SCRYPT_N, _R, _P = 2**14, 8, 1
 _PREFIX = "scrypt"
+# The rule every new password follows (registration, change, reset).
+MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH = 8, 128
 
 
 def hash_password(password: str) -> str:

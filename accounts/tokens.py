@@ -30,9 +30,15 @@ def issue_token(session: Session, account: Account, token: str | None = None) ->
 
 def new_session_token(session: Session, account: Account) -> ApiToken:
     """A token for one browser session: its clear text is thrown away, the signed cookie keeps the row id,
-    and signing out revokes it."""
+    and signing out revokes it. It remembers the account's credentials version: a later password change
+    ends the session."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(account=account, token_hash=hash_token(token), prefix=token[:10])
+    row = ApiToken(
+        account=account,
+        token_hash=hash_token(token),
+        prefix=token[:10],
+        credentials_version=account.credentials_version,
+    )
     session.add(row)
     session.flush()
     return row

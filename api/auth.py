@@ -30,12 +30,13 @@ def bearer_account() -> Account | None:
 
 def cookie_account() -> Account | None:
     """The account signed in on the HTML pages; the session remembers the token row, so revoking the
-    token also ends the browser session."""
+    token also ends the browser session, and so does a password change after the session began (the row's
+    credentials version is behind the account's; a bearer token's row counts as version 0)."""
     token_id = cookie_session.get("token_id")
     if token_id is None:
         return None
     row = session().get(ApiToken, token_id)
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or (row.credentials_version or 0) != row.account.credentials_version:
         cookie_session.clear()
         return None
     return row.account

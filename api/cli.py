@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from accounts import credentials
 from accounts.idempotency import purge_idempotency_keys
 from accounts.models import Account, Role
 from accounts.tokens import create_account, issue_token, revoke
@@ -147,6 +148,39 @@ def issue_another_token(account_id: int) -> None:
             raise click.ClickException(f"no account {account_id}")
         token = issue_token(session, account)
     _print_token(account, token)
+
+
+@accounts_group.command("issue-reset-link")
+@click.argument("account_id", type=int)
+@click.option("--hours", type=click.IntRange(1, 24 * 30), help="How long it is usable [default: setting, 24].")
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:8000",
+    show_default=True,
+    envvar="MATCHMAKER_BASE_URL",
+    help="The service's address as its users reach it.",
+)
+def issue_reset_link(account_id: int, hours: int | None, base_url: str) -> None:
+    """Print a one-time link that sets a new password for an account that signs in with one (an enterprise);
+    an earlier live link of the account stops working. Give it to the account's owner yourself."""
+    lifetime = timedelta(hours=hours or current_app.config["PASSWORD_RESET_HOURS"])
+    with _session() as session, session.begin():
+        account = session.get(Account, account_id)
+        if account is None:
+            raise click.ClickException(f"no account {account_id}")
+        try:
+            token, row = credentials.issue_reset_link(
+                session, account, "matchmaker accounts issue-reset-link", lifetime
+            )
+        except credentials.NoPassword:
+            raise click.ClickException(
+                f"account {account_id} signs in with a token, not a password: use issue-token"
+            ) from None
+    with current_app.test_request_context(base_url=base_url):
+        link = url_for("account_pages.reset_password", token=token, _external=True)
+    click.echo(f"account {account.id} ({account.role}) {account.name}")
+    click.echo(f"password reset link, usable once until {row.expires_at:%Y-%m-%d %H:%M} UTC (shown once):", err=True)
+    click.echo(link)
 
 
 @accounts_group.command("revoke-token")

@@ -26,6 +26,14 @@ def secret_key() -> str:
     return Path(path).read_text().strip()
 
 
+def whole_hours(name: str, default: str) -> int:
+    """The environment variable ``name`` as a number of hours, at least 1; anything else stops the start."""
+    text = os.environ.get(name, default)
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"{name} must be a whole number of hours, at least 1 (got {text!r})")
+    return int(text)
+
+
 def from_environment() -> dict[str, Any]:
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL") or default_database_url(),
@@ -37,6 +45,8 @@ def from_environment() -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",
         "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") == "1",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # How long an operator's password-reset link stays usable.
+        "PASSWORD_RESET_HOURS": whole_hours("MATCHMAKER_PASSWORD_RESET_HOURS", "24"),
         # How the risk-compensation fund, the bank and a guarantor share a loss (regulators' statistics).
         "RISK_SHARING": SharingRule.parse(os.environ.get("MATCHMAKER_RISK_SHARING", "0.4,0.4,0.2")),
     } | {name: value for name, value in os.environ.items() if name.startswith("MATCHMAKER_RATE_LIMIT_")}

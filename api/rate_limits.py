@@ -24,6 +24,8 @@ DEFAULT_RULES = {
 GUARDED_VIEWS = (
     ("session_pages.login_submit", ("POST",), "LOGIN"),
     ("sme.login", ("POST",), "LOGIN"),
+    ("account_pages.change_password", ("POST",), "LOGIN"),  # guessing the current password
+    ("account_pages.reset_password", ("GET", "POST"), "LOGIN"),  # guessing a reset link's token
     ("enterprises.Registration", ("POST",), "REGISTRATION"),
     ("sme.register_page", ("POST",), "REGISTRATION"),
     ("products.import_file", ("POST",), "UPLOAD"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from accounts.schemas import NEW_PASSWORD
 from enterprises.uscc import InvalidCreditCode, validate_uscc
 from reference.codes import COLLATERAL_KINDS, FIGURE_SOURCES, NEED_PURPOSES, NEED_STATUSES, codes
 from reference.fields import WholeNumber
@@ -96,7 +97,7 @@ class EnterpriseSchema(Schema):
 
 
 class RegistrationSchema(EnterpriseSchema):
-    password = fields.String(required=True, load_only=True, validate=validate.Length(min=8, max=128))
+    password = fields.String(required=True, load_only=True, validate=NEW_PASSWORD)
 
 
 class EnterpriseUpdateSchema(EnterpriseSchema):

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from api.pages import audit, catalogue, layout, portal, portal_loans, regulator, session_pages, sme
+from api.pages import account, audit, catalogue, layout, portal, portal_loans, regulator, session_pages, sme
 
 BLUEPRINTS: list[Blueprint] = [
     layout.bp,
@@ -11,6 +11,7 @@ BLUEPRINTS: list[Blueprint] = [
     portal.bp,
     portal_loans.bp,
     sme.bp,
+    account.bp,
     regulator.bp,
     audit.bp,
 ]

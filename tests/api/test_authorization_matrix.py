@@ -207,6 +207,8 @@ NEED_ID: Params = lambda o: {"need_id": o.need}  # noqa: E731
 PROPOSAL: Params = lambda o: {"proposal_id": o.proposal}  # noqa: E731
 LOAN: Params = lambda o: {"loan_id": o.loan}  # noqa: E731
 ROUND: Params = lambda o: {"round_id": o.round}  # noqa: E731
+NO_LINK: Params = lambda _o: {"token": "no-such-reset-link"}  # noqa: E731
+NEW_PASSWORD_FORM = {"new_password": "password-123", "new_password_confirm": "password-123"}
 
 
 def same(body: Any) -> Body:
@@ -320,6 +322,18 @@ TABLE: list[Call] = [
     Call("GET /needs/new", sme_page(every(SMES, 200))),
     Call("POST /needs/new", sme_page(every(SMES, Redirect("/needs"))), body=same(NEED_FORM)),
     Call("POST /needs/{need_id}/withdraw", sme_page({"sme1": Redirect("/needs")}), NEED_ID),
+    # Passwords: the owner changes theirs (to the same one here, so later sign-ins still work); a reset link
+    # (none is live here) is public; only the operator issues links.
+    Call("GET /enterprise/password", sme_page(every(SMES, 200))),
+    Call(
+        "POST /enterprise/password",
+        sme_page(every(SMES, Redirect("/enterprise"))),
+        body=same({"current_password": "password-123"} | NEW_PASSWORD_FORM),
+    ),
+    Call("GET /password/reset/{token}", public(404), NO_LINK),
+    Call("POST /password/reset/{token}", public(404), NO_LINK, same(NEW_PASSWORD_FORM)),
+    Call("GET /admin/password-reset-links", staff_page({"admin": 200})),
+    Call("POST /admin/password-reset-links", staff_page({"admin": 200}), body=lambda o: {"uscc": o.sme_uscc}),
     # The bank portal.
     Call("GET /portal", staff_page(every(BANKS, 200))),
     Call("GET /portal/export.csv", staff_page(every(BANKS, 200))),
