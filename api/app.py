@@ -8,6 +8,7 @@ from flask_wtf import CSRFProtect
 
 from api import config as settings
 from api.auth import BEARER_SCHEME
+from api.catalogue_cache import init_catalogue_cache
 from api.database import init_database
 from api.errors import register_error_handlers
 from api.health import bp as health_bp
@@ -25,6 +26,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings.configure_logging(app.config["LOG_LEVEL"])
 
     init_database(app)
+    init_catalogue_cache(app)  # first before_request hook: a cached catalogue answer skips the others
     init_i18n(app)
     csrf = CSRFProtect(app)
 

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import products.catalogue_version  # noqa: F401  (its listeners version every write to these tables)
 from db.base import Base, UTCDateTime, utcnow
 
 
