@@ -10,6 +10,7 @@ from flask_smorest import abort
 from accounts.tokens import issue_token
 from api.auth import protected, require_roles
 from api.database import session
+from api.v1.links import links, to
 from api.v1.schemas import ApiBlueprint, page_of
 from api.v1.scores import ScoreSchema, score_payload
 from enterprises.errors import EnterpriseError
@@ -34,6 +35,11 @@ class RegisteredSchema(ma.Schema):
 
 FIRST_FISCAL_YEAR = 2000
 ProfileListSchema = page_of(ProfileSchema, "ProfileList")
+# What a saved profile leads to: the score computed from the latest one, and every year's ratios.
+PROFILE_LINKS = {
+    "ReadScore": to("GET /api/v1/enterprises/me/score", "The score, computed from the latest profile"),
+    "ReadProfiles": to("GET /api/v1/enterprises/me/profiles", "Every fiscal year's profile with its ratios"),
+}
 
 
 def fail(error: EnterpriseError) -> None:
@@ -92,6 +98,15 @@ class Me(MethodView):
 class Profiles(MethodView):
     @protected(blp, "sme")
     @blp.response(200, ProfileListSchema)
+    @links(
+        blp,
+        200,
+        ReviseOldestProfile=to(
+            "PUT /api/v1/enterprises/me/profiles/{fiscal_year}",
+            "Replace the oldest year's figures",
+            fiscal_year="$response.body#/items/0/fiscal_year",
+        ),
+    )
     def get(self) -> dict[str, Any]:
         """Every fiscal year's profile, oldest first, with the derived ratios."""
         profiles = [profile_out(profile) for profile in own_enterprise().profiles]
@@ -106,6 +121,8 @@ class Profile(MethodView):
     @blp.response(200, ProfileSchema)
     @blp.alt_response(201, schema=ProfileSchema, description="Created", success=True)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="Fiscal year out of range")
+    @links(blp, 200, **PROFILE_LINKS)
+    @links(blp, 201, **PROFILE_LINKS)
     def put(self, data: dict[str, Any], fiscal_year: int) -> tuple[dict[str, Any], int]:
         """Create or replace one fiscal year's profile; the other years are kept."""
         if fiscal_year > date.today().year:

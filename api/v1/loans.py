@@ -15,6 +15,7 @@ from accounts.models import Account
 from api.auth import protected, require_roles
 from api.database import session
 from api.idempotency import idempotent
+from api.v1.links import links, to
 from api.v1.schemas import ApiBlueprint, ImportArgs
 from matchmaker.decision_schemas import CreditEventSchema
 from matchmaker.ledger import LedgerError, record_event
@@ -25,6 +26,19 @@ from products.importing import ImportRejected, RowError
 blp = ApiBlueprint("loans", __name__, description="Banks: loans granted and their credit events")
 
 LOAN_ID = "<int(min=1, max=2147483647):loan_id>"
+LOAN = "/api/v1/loans/{loan_id}"
+
+
+def loan_links(loan_id: str) -> dict[str, dict[str, Any]]:
+    """Links to the loan whose id is at ``loan_id`` (an expression): read it, report its next event, read its
+    audit trail."""
+    return {
+        "ReadLoan": to(f"GET {LOAN}", "The loan with its ledger", loan_id=loan_id),
+        "ReportLoanEvent": to(f"POST {LOAN}/events", "Report the loan's next event", loan_id=loan_id),
+        "ReadAuditTrail": to(
+            "GET /api/v1/audit", "Its changes (operators, regulators)", entity_kind="loan", entity_id=loan_id
+        ),
+    }
 
 
 class CreditEventOut(ma.Schema):
@@ -73,6 +87,7 @@ class LoanById(MethodView):
     @protected(blp, "bank")
     @blp.response(200, LoanSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="Not a loan of your bank")
+    @links(blp, 200, ReportLoanEvent=loan_links("$response.body#/id")["ReportLoanEvent"])
     def get(self, loan_id: int) -> dict[str, Any]:
         """One of your bank's loans with its ledger."""
         return loan_view(own_loan(require_roles("bank"), loan_id))
@@ -85,6 +100,7 @@ class LoanById(MethodView):
 @blp.response(201, LoanSchema)
 @blp.alt_response(404, response="DEFAULT_ERROR", description="Not a loan of your bank")
 @blp.alt_response(409, response="DEFAULT_ERROR", description="The product's quota forbids a grant correction")
+@links(blp, 201, **loan_links("$response.body#/id"))
 def report_event(body: dict[str, Any], loan_id: int) -> dict[str, Any]:
     """Report a later event of one of your loans; answers the loan with its new balance and ledger (committed
     by ``@idempotent`` once the answer is built)."""
@@ -167,6 +183,7 @@ def _uploaded_csv() -> bytes:
     response="DEFAULT_ERROR",
     description='The file was refused, nothing was written; `errors.rows` lists `{"line", "field", "message"}`',
 )
+@links(blp, 200, **loan_links("$response.body#/items/0/loan_id"))
 def import_events_file(args: dict[str, Any]) -> Response:
     """Report many events of your loans from a CSV file, in one transaction (all or nothing)"""
     account = require_roles("bank")

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from api.auth import protected, require_roles
 from api.database import session
+from api.v1.links import links, to
 from api.v1.schemas import ApiBlueprint, PageArgs, page_of
 from matchmaker.credit_scores import ScoringUnavailable
 from matchmaker.models import MatchingRound
@@ -19,6 +20,8 @@ from matchmaker.rounds import RoundInProgress, RoundParams, run_round
 from matchmaker.weights import BONUSES, MAX_POLICY_WEIGHT, SCORES, PolicyError, WeightPolicy
 
 blp = ApiBlueprint("matching", __name__, description="Matching rounds (operators run them; regulators read them)")
+
+ROUND = "GET /api/v1/matching/rounds/{round_id}"
 
 
 def _policy_weight(item: Field[Any]) -> ma.fields.Float:
@@ -68,6 +71,14 @@ class Rounds(MethodView):
     @blp.response(201, RoundSchema)
     @blp.alt_response(409, response="DEFAULT_ERROR", description="Another round is running")
     @blp.alt_response(503, response="DEFAULT_ERROR", description="No active scoring model")
+    @links(
+        blp,
+        201,
+        ReadRound=to(ROUND, "The round's parameters and figures", round_id="$response.body#/id"),
+        ReadPendingProposals=to(
+            "GET /api/v1/proposals", "What each bank now finds among its pending proposals", status="pending"
+        ),
+    )
     def post(self, body: dict[str, Any]) -> MatchingRound:
         """Run a round over all open needs and active products (or only compute it, with dry_run)."""
         account = require_roles("admin")
@@ -89,6 +100,7 @@ class Rounds(MethodView):
     @protected(blp, "admin", "regulator")
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_of(RoundSchema, "RoundList"))
+    @links(blp, 200, ReadNewestRound=to(ROUND, "The newest round on the page", round_id="$response.body#/items/0/id"))
     def get(self, args: dict[str, int]) -> dict[str, Any]:
         """Rounds, newest first."""
         query = select(MatchingRound).order_by(MatchingRound.id.desc())

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from api.auth import protected
 from api.database import session
 from api.v1.enterprises import fail, own_enterprise
+from api.v1.links import links, to
 from api.v1.schemas import ApiBlueprint, PageArgs, page_of
 from enterprises.errors import EnterpriseError
 from enterprises.models import FinancingNeed
@@ -72,6 +73,8 @@ NeedListSchema = page_of(NeedDetailSchema, "NeedList")
 
 
 NEED_FIELDS = list(NeedSchema().fields)
+NEED = "GET /api/v1/needs/{need_id}"
+WITHDRAW = "POST /api/v1/needs/{need_id}/withdraw"
 
 
 def with_proposals(needs: list[FinancingNeed]) -> list[dict[str, Any]]:
@@ -98,6 +101,7 @@ class Needs(MethodView):
     @protected(blp, "sme")
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, NeedListSchema)
+    @links(blp, 200, ReadNewestNeed=to(NEED, "The newest need on the page", need_id="$response.body#/items/0/id"))
     def get(self, args: dict[str, int]) -> dict[str, Any]:
         """The caller's needs, newest first."""
         enterprise_id = own_enterprise().id
@@ -113,6 +117,12 @@ class Needs(MethodView):
     @protected(blp, "sme")
     @blp.arguments(NeedSchema)
     @blp.response(201, NeedSchema)
+    @links(
+        blp,
+        201,
+        ReadNeed=to(NEED, "The need with its proposals and advice", need_id="$response.body#/id"),
+        WithdrawNeed=to(WITHDRAW, "Withdraw the need while it is open", need_id="$response.body#/id"),
+    )
     def post(self, data: dict[str, Any]) -> FinancingNeed:
         """Submit a financing need (amount in integer yuan)."""
         need = create_need(session(), own_enterprise(), data)
@@ -125,6 +135,7 @@ class Need(MethodView):
     @protected(blp, "sme")
     @blp.response(200, NeedDetailSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="Not one of the caller's needs")
+    @links(blp, 200, WithdrawNeed=to(WITHDRAW, "Withdraw the need while it is open", need_id="$response.body#/id"))
     def get(self, need_id: int) -> dict[str, Any]:
         """One of the caller's needs with its proposals; an open need also says how many products accept it
         now and, when none does, what would make it eligible."""
@@ -142,6 +153,7 @@ class Withdraw(MethodView):
     @blp.response(200, NeedSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="Not one of the caller's needs")
     @blp.alt_response(409, response="DEFAULT_ERROR", description="The need is no longer open")
+    @links(blp, 200, ReadNeed=to(NEED, "The withdrawn need", need_id="$response.body#/id"))
     def post(self, need_id: int) -> FinancingNeed:
         """Withdraw an open need."""
         need = need_or_404(need_id)

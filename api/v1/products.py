@@ -13,6 +13,7 @@ from flask_smorest import abort
 from accounts.models import Account
 from api.auth import current_account, protected, require_roles
 from api.database import session
+from api.v1.links import links, to
 from api.v1.schemas import (
     ApiBlueprint,
     ExportArgs,
@@ -35,6 +36,21 @@ blp = ApiBlueprint("products", __name__, description="Loan products published by
 
 OPTIONAL_AUTH = [{}, {"bearerAuth": []}]  # anonymous, or a bank's token to include its own drafts
 PRODUCT_ID = "<int(min=1, max=2147483647):product_id>"
+PRODUCT = "/api/v1/products/{product_id}"
+
+
+def product_links(product_id: str) -> dict[str, dict[str, Any]]:
+    """Links to the product whose id is at ``product_id`` (an expression): read, change or withdraw it, read
+    its audit trail."""
+    return {
+        "ReadProduct": to(f"GET {PRODUCT}", "The product", product_id=product_id),
+        "ChangeProduct": to(f"PATCH {PRODUCT}", "Change some of its fields", product_id=product_id),
+        "WithdrawProduct": to(f"DELETE {PRODUCT}", "Withdraw it (下架)", product_id=product_id),
+        "ReadAuditTrail": to(
+            "GET /api/v1/audit", "Its changes (operators, regulators)", entity_kind="product", entity_id=product_id
+        ),
+    }
+
 
 IMPORT_BODY = {
     "required": True,
@@ -81,6 +97,7 @@ class Products(MethodView):
     @blp.doc(security=OPTIONAL_AUTH)
     @blp.arguments(ProductQueryArgs, location="query")
     @blp.response(200, ProductPage)
+    @links(blp, 200, **product_links("$response.body#/items/0/id"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The catalogue, filtered and paginated (a bank also sees its own drafts with status=draft)"""
         page, per_page = args.pop("page"), args.pop("per_page")
@@ -91,6 +108,7 @@ class Products(MethodView):
     @blp.arguments(ProductSchema)
     @blp.response(201, ProductOut)
     @blp.alt_response(409, response="DEFAULT_ERROR", description="Your bank already has a product with this code")
+    @links(blp, 201, **product_links("$response.body#/id"))
     def post(self, data: dict[str, Any]) -> LoanProduct:
         """Publish a product for the caller's bank"""
         account = require_roles("bank")
@@ -119,6 +137,7 @@ class ProductById(MethodView):
     @blp.response(200, ProductOut)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such product, or a draft of another bank")
     @blp.alt_response(409, response="DEFAULT_ERROR", description="Code already used, or product withdrawn")
+    @links(blp, 200, **product_links("$response.body#/id"))
     def patch(self, changes: dict[str, Any], product_id: int) -> LoanProduct:
         """Change some fields of one of your products (403 for another bank's product)"""
         account = require_roles("bank")
@@ -133,6 +152,7 @@ class ProductById(MethodView):
     @protected(blp, "bank")
     @blp.response(200, ProductOut)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="No such product, or a draft of another bank")
+    @links(blp, 200, ReadAuditTrail=product_links("$response.body#/id")["ReadAuditTrail"])
     def delete(self, product_id: int) -> LoanProduct:
         """Withdraw (下架) one of your products: its status becomes withdrawn, the row and its history stay;
         answers the withdrawn product"""
@@ -155,6 +175,7 @@ class ProductById(MethodView):
     response="DEFAULT_ERROR",
     description='The file was refused, nothing was written; `errors.rows` lists `{"line", "field", "message"}`',
 )
+@links(blp, 200, **product_links("$response.body#/items/0/id"))
 def import_file(args: dict[str, Any]) -> Response:
     """Create or update many of your products from a CSV or JSON file (all or nothing)"""
     account = require_roles("bank")

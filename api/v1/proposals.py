@@ -15,6 +15,8 @@ from accounts.models import Account
 from api.auth import protected, require_roles
 from api.database import session
 from api.idempotency import idempotent
+from api.v1.links import links, to
+from api.v1.loans import loan_links
 from api.v1.schemas import ApiBlueprint, PageArgs, page_of
 from matchmaker.bank_view import bank_proposal_view, bank_proposals, own_proposal
 from matchmaker.decision_schemas import GrantSchema, RejectSchema
@@ -25,6 +27,20 @@ from reference.codes import PROPOSAL_STATUSES, codes
 blp = ApiBlueprint("proposals", __name__, description="Banks: proposals made to their products, and decisions")
 
 PROPOSAL_ID = "<int(min=1, max=2147483647):proposal_id>"
+PROPOSAL = "/api/v1/proposals/{proposal_id}"
+
+
+def decisions(proposal_id: str, *, accepted: bool = False) -> dict[str, dict[str, Any]]:
+    """Links to the decisions a bank may take on the proposal whose id is at ``proposal_id`` (an expression);
+    an accepted proposal can still be rejected or granted."""
+    taken = {
+        "Accept": to(f"POST {PROPOSAL}/accept", "Take the proposal up", proposal_id=proposal_id),
+        "Reject": to(f"POST {PROPOSAL}/reject", "Decline it with a reason", proposal_id=proposal_id),
+        "Grant": to(f"POST {PROPOSAL}/grant", "Grant credit on it", proposal_id=proposal_id),
+    }
+    if accepted:
+        del taken["Accept"]
+    return taken
 
 
 class ProposalQueryArgs(PageArgs):
@@ -109,6 +125,15 @@ class Proposals(MethodView):
     @protected(blp, "bank")
     @blp.arguments(ProposalQueryArgs, location="query")
     @blp.response(200, page_of(BankProposalSchema, "BankProposalList"))
+    @links(
+        blp,
+        200,
+        ReadLongestWaiting=to(
+            f"GET {PROPOSAL}", "The longest waiting proposal", proposal_id="$response.body#/items/0/id"
+        ),
+        **decisions("$response.body#/items/0/id"),
+        **loan_links("$response.body#/items/0/loan_id"),
+    )
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The proposals made to your bank's products, longest waiting first."""
         account = require_roles("bank")
@@ -121,6 +146,7 @@ class ProposalById(MethodView):
     @protected(blp, "bank")
     @blp.response(200, BankProposalSchema)
     @blp.alt_response(404, response="DEFAULT_ERROR", description="Not a proposal made to your bank")
+    @links(blp, 200, **decisions("$response.body#/id"), **loan_links("$response.body#/loan_id"))
     def get(self, proposal_id: int) -> dict[str, Any]:
         """One proposal made to your bank."""
         proposal = own_or_404(require_roles("bank"), proposal_id)
@@ -132,6 +158,7 @@ class ProposalById(MethodView):
 @idempotent(blp)
 @blp.response(200, BankProposalSchema)
 @refusals
+@links(blp, 200, **decisions("$response.body#/id", accepted=True))
 def accept_proposal(proposal_id: int) -> dict[str, Any]:
     """Take the proposal up: your bank will contact the enterprise."""
     return decide(proposal_id, lambda proposal, account: accept(session(), proposal, account))
@@ -155,6 +182,7 @@ def reject_proposal(body: dict[str, Any], proposal_id: int) -> dict[str, Any]:
 @blp.arguments(GrantSchema)
 @blp.response(201, BankProposalSchema)
 @refusals
+@links(blp, 201, **loan_links("$response.body#/loan_id"))
 def grant_proposal(body: dict[str, Any], proposal_id: int) -> dict[str, Any]:
     """Grant credit on a pending or accepted proposal (possibly less than the need); answers the proposal
     with its ``loan_id``. 409 when the product's remaining quota is too small."""

@@ -7,7 +7,8 @@ successful authenticated call fails without its token (schemathesis' ``ignored_a
 How it is driven: schemathesis 4 under pytest 9, without its pytest plugin. Each (operation, caller, mode)
 is a test of its own; the test builds the operation's hypothesis strategy with ``operation.as_strategy()``
 and runs it under hypothesis' ``@given`` with the settings below (no example database, no deadline: the
-first request of a test pays for the app's warm-up)."""
+first request of a test pays for the app's warm-up). The stateful phase, sequences of calls along the
+document's links, is in test_openapi_stateful.py."""
 
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
