@@ -9,7 +9,7 @@ event's balance before is the previous balance after; the loan's outstanding bal
 event's) and each product's ``granted_total`` is its ledger sum, as matchmaker.ledger would have written it.
 Rows are built in Python from a seeded generator and streamed with ``COPY ... FROM STDIN`` (psycopg), so
 that the whole book loads in about two minutes. The loans carry the statistics figures that matchmaker.ledger
-keeps on them (migration 0009).
+keeps on them (migration 0009), and the proposals and needs the figures of migration 0012.
 """
 
 import json
@@ -22,6 +22,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bench.round_db import INDUSTRIES, REGIONS, SYNTHETIC_NOTE, synthetic_uscc
+from matchmaker.decisions import BANK_DECISIONS, TAKEN_UP
 from matchmaker.ledger import CHINA, china_today
 from reference.codes import PRODUCT_TYPES, REJECT_REASONS
 
@@ -55,12 +56,13 @@ _COLUMN_TEXT = {
     "enterprises": "id uscc name industry region founded_on employees registered_capital contact_person phone email "
     "size_class first_time_borrower specialised_innovative settlement_banks created_at updated_at",
     "financing_needs": "id enterprise_id amount purpose term_months needed_by collateral_offered max_rate "
-    "guarantee_available note status created_at updated_at",
-    "proposals": "id round_id need_id product_id bank_id rank weight rate_min rate_max status explanation created_at",
+    "guarantee_available note status created_at updated_at proposal_count taken_up_count loan_count granted_amount",
+    "proposals": "id round_id need_id product_id bank_id rank weight rate_min rate_max status explanation created_at "
+    "enterprise_id need_submitted_at first_answered_at taken_up rejection_reason",
     "proposal_decisions": "id proposal_id decision reason note actor_account_id decided_at",
     "loans": "id proposal_id need_id enterprise_id product_id bank_id amount rate term_months granted_on kind "
     "outstanding status created_at granted_amount rollovers rollover_amount defaulted_amount reported_overdue "
-    "reported_defaulted days_to_grant offers_ip_pledge offers_receivables",
+    "reported_defaulted days_to_grant need_submitted_at offers_ip_pledge offers_receivables",
     "credit_events": "id loan_id kind amount balance_before balance_after term_months corrects_event_id "
     "actor_account_id occurred_on recorded_at note",
 }
@@ -90,6 +92,7 @@ class Need:
     enterprise_id: int
     amount: int
     submitted: date
+    submitted_at: datetime
     offered: list[str]
 
 
@@ -201,14 +204,9 @@ def _need_with_proposals(
     need_status = (
         "granted" if granted_index is not None else ("matched" if recent else rng.choice(("matched", "expired")))
     )
-    book.add(
-        "financing_needs",
-        (
-            need_id, enterprise_id, amount, "working_capital", rng.choice((6, 12, 24, 36)),
-            submitted + timedelta(days=60), json.dumps(offered), None, False, SYNTHETIC_NOTE, need_status,
-            _utc(submitted, rng.uniform(8, 18)), _utc(submitted, 19),
-        ),
-    )  # fmt: skip
+    term = rng.choice((6, 12, 24, 36))
+    submitted_at = _utc(submitted, rng.uniform(8, 18))
+    taken_up, granted_amount = 0, 0
     for rank, bank_id in enumerate(banks, 1):
         product = rng.choice(by_bank[bank_id])
         ids["proposal"] += 1
@@ -220,13 +218,6 @@ def _need_with_proposals(
             status = "granted" if rank - 1 == granted_index else rng.choice(("withdrawn", "rejected", "expired"))
         else:
             status = rng.choices(("rejected", "expired", "accepted", "withdrawn"), (45, 25, 15, 15))[0]
-        book.add(
-            "proposals",
-            (
-                proposal_id, round_id, need_id, product["id"], bank_id, rank, round(rng.uniform(0.2, 0.9), 3),
-                product["rate_min"], product["rate_max"], status, "{}", made,
-            ),
-        )  # fmt: skip
         response_days = rng.uniform(0.2, 9.5)
         decided = made + timedelta(days=response_days)
         # (decision, reason, made by the bank's officer (not the platform), when)
@@ -239,6 +230,20 @@ def _need_with_proposals(
             decisions.append((status, None, False, made + timedelta(days=10 if status == "expired" else response_days)))
         if status == "granted":
             decisions.append(("granted", None, True, decided + timedelta(days=rng.uniform(0, 5))))
+        # The answers the proposal keeps (matchmaker.decisions): first answer, take-up, rejection reason.
+        answers = [(decision, reason, at) for decision, reason, _, at in decisions if decision in BANK_DECISIONS]
+        was_taken_up = any(decision in TAKEN_UP for decision, _, _ in answers)
+        taken_up += was_taken_up
+        book.add(
+            "proposals",
+            (
+                proposal_id, round_id, need_id, product["id"], bank_id, rank, round(rng.uniform(0.2, 0.9), 3),
+                product["rate_min"], product["rate_max"], status, "{}", made, enterprise_id, submitted_at,
+                min((at for _, _, at in answers), default=None),
+                was_taken_up,
+                next((reason for _, reason, _ in answers if reason), None),
+            ),
+        )  # fmt: skip
         for decision, reason, by_bank_officer, at in decisions:
             ids["decision"] += 1
             book.add(
@@ -247,8 +252,17 @@ def _need_with_proposals(
             )
         if status == "granted":
             granted_on = min(today, decisions[-1][3].astimezone(CHINA).date())
-            need = Need(need_id, enterprise_id, amount, submitted, offered)
-            _loan(book, rng, ids, proposal_id, need, product, granted_on, today, loan_kind)
+            need = Need(need_id, enterprise_id, amount, submitted, submitted_at, offered)
+            granted_amount = _loan(book, rng, ids, proposal_id, need, product, granted_on, today, loan_kind)
+    # The need's funnel figures (matchmaker.need_figures): its proposals, those taken up, its loan.
+    book.add(
+        "financing_needs",
+        (
+            need_id, enterprise_id, amount, "working_capital", term, submitted + timedelta(days=60),
+            json.dumps(offered), None, False, SYNTHETIC_NOTE, need_status, submitted_at, _utc(submitted, 19),
+            len(banks), taken_up, int(granted_index is not None), granted_amount,
+        ),
+    )  # fmt: skip
     return granted_index is not None
 
 
@@ -262,7 +276,8 @@ def _loan(
     granted_on: date,
     today: date,
     kind: str,
-) -> None:
+) -> int:
+    """Add the loan and its ledger; returns its granted amount with the ledger's corrections."""
     ids["loan"] += 1
     loan_id = ids["loan"]
     amount = need.amount if rng.random() < 0.7 else max(10 * WAN, need.amount // 2)
@@ -290,14 +305,17 @@ def _loan(
             status, term = "current", new_term or term
         elif balance == 0:
             status = "repaid"
+    figures = _loan_figures(ledger)
     book.add(
         "loans",
         (
             loan_id, proposal_id, need.id, need.enterprise_id, product["id"], product["bank_id"], amount, rate, term,
-            granted_on, kind, balance, status, _utc(granted_on, 12), *_loan_figures(ledger),
-            (granted_on - need.submitted).days, "ip_pledge" in need.offered, "receivables" in need.offered,
+            granted_on, kind, balance, status, _utc(granted_on, 12), *figures,
+            (granted_on - need.submitted).days, need.submitted_at, "ip_pledge" in need.offered,
+            "receivables" in need.offered,
         ),
     )  # fmt: skip
+    return figures[0]
 
 
 def _loan_figures(ledger: "Ledger") -> tuple[int, int, int, int, bool, bool]:

@@ -23,21 +23,26 @@ UPDATE), so the caller may roll back or not.
 """
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from accounts.audit import Actor, record_change
 from accounts.models import Account
+from db.base import utcnow
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.ledger import LedgerError, charge_quota, china_today, grant_figures, record_grant
 from matchmaker.models import Loan, Proposal, ProposalDecision
+from matchmaker.need_figures import add_to_need
 from products.models import LoanProduct
 from reference.codes import LOAN_KINDS, NEED_STATUSES, PROPOSAL_STATUSES, REJECT_REASONS, codes, label
 
 CLOSED_NEED_STATUSES = ("granted", "withdrawn", "expired")
 EXPIRY_DAYS = 10
 BANK_DECISIONS = ("accepted", "rejected", "granted")
+# The decisions by which a bank takes a proposal up.
+TAKEN_UP = ("accepted", "granted")
 EXPIRY_ACTOR = "matchmaker match expire"
 
 
@@ -135,6 +140,7 @@ def grant(
     session.add(loan)
     session.flush()
     record_grant(session, loan, actor)
+    add_to_need(session, need.id, loan_count=1, granted_amount=amount)
     _decide(session, proposal, "granted", actor)
     enterprise.first_time_borrower = False
     if amount == left:
@@ -162,6 +168,45 @@ def expire_overdue(session: Session, now: datetime, days: int = EXPIRY_DAYS, act
             expired += 1
         _settle_need(session, need)
     return expired
+
+
+def answer_discrepancies(session: Session) -> list[tuple[int, str, Any, Any]]:
+    """Every proposal whose kept answers (``first_answered_at``, ``taken_up``, ``rejection_reason``) differ
+    from its decisions, as (proposal id, column, kept value, value from the decisions); empty when they agree."""
+    answers = (
+        select(
+            ProposalDecision.proposal_id,
+            func.min(ProposalDecision.decided_at).label("first_answered_at"),
+            func.max(case((ProposalDecision.decision.in_(TAKEN_UP), 1), else_=0)).label("taken_up"),
+            func.max(ProposalDecision.reason).label("rejection_reason"),
+        )
+        .where(ProposalDecision.decision.in_(BANK_DECISIONS))
+        .group_by(ProposalDecision.proposal_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Proposal.id,
+            Proposal.first_answered_at,
+            Proposal.taken_up,
+            Proposal.rejection_reason,
+            answers.c.first_answered_at,
+            func.coalesce(answers.c.taken_up, 0),
+            answers.c.rejection_reason,
+        )
+        .outerjoin(answers, answers.c.proposal_id == Proposal.id)
+        .order_by(Proposal.id)
+    )
+    found: list[tuple[int, str, Any, Any]] = []
+    for proposal_id, first, taken_up, reason, decided_first, decided_taken_up, decided_reason in rows:
+        for column, kept, decided in (
+            ("first_answered_at", first, decided_first),
+            ("taken_up", bool(taken_up), bool(decided_taken_up)),
+            ("rejection_reason", reason, decided_reason),
+        ):
+            if kept != decided:
+                found.append((proposal_id, column, kept, decided))
+    return found
 
 
 def _check_terms(
@@ -230,11 +275,23 @@ def _decide(
     session: Session, proposal: Proposal, decision: str, actor: Actor, reason: str | None = None, note: str = ""
 ) -> None:
     before = {"status": proposal.status}
+    decided_at = utcnow()
     proposal.status = decision
+    if decision in BANK_DECISIONS:
+        proposal.first_answered_at = proposal.first_answered_at or decided_at
+        proposal.rejection_reason = reason
+        if decision in TAKEN_UP and not proposal.taken_up:
+            proposal.taken_up = True
+            add_to_need(session, proposal.need_id, taken_up_count=1)
     actor_id = actor.id if isinstance(actor, Account) else None
     session.add(
         ProposalDecision(
-            proposal_id=proposal.id, decision=decision, reason=reason, note=note, actor_account_id=actor_id
+            proposal_id=proposal.id,
+            decision=decision,
+            reason=reason,
+            note=note,
+            actor_account_id=actor_id,
+            decided_at=decided_at,
         )
     )
     after = {"status": decision} | ({"reason": reason} if reason else {})

@@ -37,6 +37,7 @@ from accounts.audit import record_change
 from accounts.models import Account
 from enterprises.models import FinancingNeed
 from matchmaker.models import CreditEvent, Loan
+from matchmaker.need_figures import add_to_need
 from products.models import LoanProduct
 
 REPORTABLE_KINDS = ("disbursed", "repaid", "overdue", "defaulted", "renewed", "corrected")
@@ -90,6 +91,7 @@ def grant_figures(need: FinancingNeed, amount: int, granted_on: date) -> dict[st
     return {
         "granted_amount": amount,
         "days_to_grant": (granted_on - need.created_at.astimezone(CHINA).date()).days,
+        "need_submitted_at": need.created_at,
         "offers_ip_pledge": "ip_pledge" in offered,
         "offers_receivables": "receivables" in offered,
     }
@@ -165,6 +167,8 @@ def record_event(
     loan.outstanding = after
     loan.status = _status_after(loan.status, kind, after)
     _count_in_figures(loan, corrects.kind if corrects is not None else kind, amount, corrected=corrects is not None)
+    if (corrects.kind if corrects is not None else kind) == "granted":
+        add_to_need(session, loan.need_id, granted_amount=amount)
     if kind == "renewed" and term_months is not None:
         loan.term_months = term_months
     session.flush()

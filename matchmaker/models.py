@@ -104,6 +104,7 @@ class Proposal(Base):
         Index("ix_proposals_bank_status", "bank_id", "status"),
         Index("ix_proposals_product_status", "product_id", "status"),
         Index("ix_proposals_created_at", "created_at"),  # statistics by the day a proposal was made
+        Index("ix_proposals_need_submitted_at", "need_submitted_at"),  # and by the day its need was submitted
         Index(
             "ix_proposals_one_pending_per_pair",
             "need_id",
@@ -127,6 +128,15 @@ class Proposal(Base):
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON)
     score: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Facts of the need that never change, copied so that the statistics read the proposals alone.
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    need_submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The bank's answers as the statistics read them, kept by matchmaker.decisions with each decision:
+    # when it first accepted, rejected or granted the proposal, whether it ever accepted or granted it, and
+    # the reason code of its rejection (a rejected proposal changes no more).
+    first_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    taken_up: Mapped[bool] = mapped_column(default=False, server_default=false())
+    rejection_reason: Mapped[str | None] = mapped_column(String(32))
 
     product: Mapped[LoanProduct] = relationship()
 
@@ -167,8 +177,9 @@ class Loan(Base):
     amount with corrections), ``defaulted_amount`` (the ``defaulted`` events with corrections),
     ``reported_overdue`` / ``reported_defaulted`` (an ``overdue`` / ``defaulted`` event exists). And what
     the statistics need of the need, which is never edited once submitted: ``days_to_grant`` (from the
-    need's submission, its China date, to the grant date) and whether it offered an IP or a receivables
-    pledge (``offers_ip_pledge``, ``offers_receivables``)."""
+    need's submission, its China date, to the grant date), when it was submitted (``need_submitted_at``,
+    the funnel's cohort) and whether it offered an IP or a receivables pledge (``offers_ip_pledge``,
+    ``offers_receivables``)."""
 
     __tablename__ = "loans"
     __table_args__ = (
@@ -200,6 +211,7 @@ class Loan(Base):
     reported_overdue: Mapped[bool] = mapped_column(default=False, server_default=false())
     reported_defaulted: Mapped[bool] = mapped_column(default=False, server_default=false())
     days_to_grant: Mapped[int]
+    need_submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     offers_ip_pledge: Mapped[bool]
     offers_receivables: Mapped[bool]
 

@@ -12,6 +12,7 @@ import contextlib
 import gc
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -34,6 +35,7 @@ from matchmaker.edges_csv import export_edges_csv
 from matchmaker.eligibility import Applicant, ProductTerms, RuleMemo, RuleResult
 from matchmaker.instance import MatchingInstance
 from matchmaker.models import MatchingRound, Proposal, ScoringModel
+from matchmaker.need_figures import count_proposals
 from matchmaker.round_audit import audit_round_proposals
 from matchmaker.solver import solve
 from matchmaker.weights import WeightPolicy, applicant_columns, edge_top_factors, edge_weights, product_columns
@@ -312,6 +314,8 @@ def _write_proposals(
             {
                 "round_id": round_id,
                 "need_id": need.id,
+                "enterprise_id": need.enterprise_id,
+                "need_submitted_at": need.created_at,
                 "product_id": product.id,
                 "bank_id": product.bank_id,
                 "rank": rank,
@@ -326,6 +330,7 @@ def _write_proposals(
         )
     if rows:
         session.execute(_INSERT_PROPOSALS, rows)
+        count_proposals(session, Counter(row["need_id"] for row in rows))
     # The loaded needs are not synchronised (matching them against the criterion costs more than the
     # update): the round's session only reads them before this point.
     matched_ids = [needs[i].id for i in matched]

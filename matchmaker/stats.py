@@ -4,7 +4,9 @@ risk, overall and by one dimension, computed in SQL from the credit ledger and t
 The loan figures are read from the loans, one row each, not from the million-event ledger: every ledger write
 keeps the loan's ledger sums (``Loan.granted_amount``, ``rollover_amount``, ...) in the same transaction, and
 ``matchmaker.ledger.loan_figure_discrepancies`` checks them against the ledger. The definitions below are the
-ledger's.
+ledger's. Likewise the banks' answers are read from the proposals, not from their decisions:
+``matchmaker.decisions`` keeps each proposal's first answer, take-up and rejection reason with every decision,
+and ``matchmaker.decisions.answer_discrepancies`` checks them against the decisions.
 
 Every function takes a :class:`StatsFilter` and answers ``(overall, groups)``: the overall row for the filter
 and one row per group (``group_by`` one of :data:`GROUPINGS`, or None for no groups), ordered by group key.
@@ -32,17 +34,17 @@ recovered by subtracting the shown groups from the overall row. A row about no e
 Nothing here returns a figure of one enterprise: counts and sums over groups only.
 """
 
+from collections import Counter
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Select, and_, case, distinct, func, join, select
+from sqlalchemy import Select, and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Join
 
 from enterprises.models import Enterprise, FinancingNeed
-from matchmaker.models import Loan, Proposal, ProposalDecision
+from matchmaker.models import Loan, Proposal
 from matchmaker.stats_sql import (
     Calendar,
     Figures,
@@ -52,6 +54,7 @@ from matchmaker.stats_sql import (
     lists_code,
     lists_no_collateral,
     stamp_period,
+    tune_for_statistics,
 )
 from products.models import Bank, LoanProduct
 from reference.codes import INDUSTRY_SECTIONS, PRODUCT_TYPES, REJECT_REASONS, SIZE_CLASSES, Code, codes, label
@@ -422,6 +425,7 @@ RISK_COLUMNS: tuple[Column, ...] = (
 def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) -> tuple[TotalsRow, list[TotalsRow]]:
     """Credit granted on the loans granted in the period (see :class:`TotalsRow`). One pass over the loans:
     each keeps its ledger sums (``Loan.granted_amount`` etc., see matchmaker.ledger)."""
+    tune_for_statistics(session)
     first, renewal = Loan.kind == "first_loan", Loan.kind == "renewal"
     credit = _of_products(session, lists_no_collateral(LoanProduct.collateral))
     ip_pledge = and_(_of_products(session, lists_code(LoanProduct.collateral, "ip_pledge")), Loan.offers_ip_pledge)
@@ -475,81 +479,71 @@ def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
 
 def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) -> tuple[FunnelRow, list[FunnelRow]]:
     """The funnel of the needs submitted in the period (see :class:`FunnelRow`)."""
+    tune_for_statistics(session)
     calendar = Calendar(session)
     per_proposal = flt.bank_id is not None or flt.product_type is not None or group_by in ("bank", "product_type")
-    cohort = _Anchor(
-        bank_id=Proposal.bank_id,
-        product_id=Proposal.product_id,
-        enterprise_id=FinancingNeed.enterprise_id,
-        month=calendar.month_of_stamp(FinancingNeed.created_at),
-        period=stamp_period(FinancingNeed.created_at, flt.date_from, flt.date_to),
-    )
-    proposals, key = _scope(
-        select(
-            func.count(distinct(FinancingNeed.enterprise_id)).label("enterprises"),
-            func.count(Proposal.id).label("proposals"),
-            func.count(distinct(Proposal.need_id)).label("needs_proposed"),
-            _count(Proposal.status == "granted").label("granted"),
+
+    def cohort(of: type[Proposal] | type[Loan]) -> _Anchor:
+        """The needs submitted in the period, as the proposals or the loans know them (see Proposal)."""
+        return _Anchor(
+            bank_id=of.bank_id,
+            product_id=of.product_id,
+            enterprise_id=of.enterprise_id,
+            month=calendar.month_of_stamp(of.need_submitted_at),
+            period=stamp_period(of.need_submitted_at, flt.date_from, flt.date_to),
         )
-        .select_from(Proposal)
-        .join(FinancingNeed, FinancingNeed.id == Proposal.need_id),
-        cohort,
-        flt,
-        group_by,
-    )
-    taken_up, _ = _scope(
-        select(func.count(distinct(ProposalDecision.proposal_id)).label("accepted"))
-        .select_from(ProposalDecision)
-        .join(Proposal, Proposal.id == ProposalDecision.proposal_id)
-        .join(FinancingNeed, FinancingNeed.id == Proposal.need_id)
-        .where(ProposalDecision.decision.in_(TAKEN_UP)),
-        cohort,
-        flt,
-        group_by,
-    )
+
     if per_proposal:
-        granted, _ = _scope(
+        proposals, key = _scope(
+            select(
+                func.count(distinct(Proposal.enterprise_id)).label("enterprises"),
+                func.count(Proposal.id).label("proposals"),
+                func.count(distinct(Proposal.need_id)).label("needs_proposed"),
+                _count(Proposal.taken_up).label("accepted"),
+                _count(Proposal.status == "granted").label("granted"),
+            ).select_from(Proposal),
+            cohort(Proposal),
+            flt,
+            group_by,
+        )
+        granted, granted_key = _scope(
             select(
                 func.count(distinct(Loan.need_id)).label("needs_granted"),
                 _sum(Loan.granted_amount).label("granted_amount"),
-            )
-            .select_from(Loan)
-            .join(Proposal, Proposal.id == Loan.proposal_id)
-            .join(FinancingNeed, FinancingNeed.id == Loan.need_id),
-            cohort,
+            ).select_from(Loan),
+            cohort(Loan),
             flt,
             group_by,
         )
+        # The proposals reach every group the loans can (a loan is made on a proposal).
+        overall, groups = _merge(by_group(session, proposals, key), by_group(session, granted, granted_key))
     else:
-        # The loans of the needs submitted in the period only (the period repeated inside: an index range).
-        granted_per_need = (
-            select(Loan.need_id, _sum(Loan.granted_amount).label("amount"))
-            .join(FinancingNeed, FinancingNeed.id == Loan.need_id)
-            .where(*cohort.period)
-            .group_by(Loan.need_id)
-            .subquery()
-        )
-        got = func.coalesce(granted_per_need.c.amount, 0)
-        granted, _ = _scope(
+        # One row per need: each keeps what became of it (matchmaker.need_figures).
+        need = FinancingNeed
+        needs, key = _scope(
             select(
-                func.count(distinct(FinancingNeed.enterprise_id)).label("enterprises"),
-                func.count(FinancingNeed.id).label("needs_submitted"),
-                func.coalesce(func.sum(FinancingNeed.amount), 0).label("amount_asked"),
-                func.count(granted_per_need.c.need_id).label("needs_granted"),
-                func.coalesce(func.sum(got), 0).label("granted_amount"),
-                func.coalesce(
-                    func.sum(case((FinancingNeed.amount > got, FinancingNeed.amount - got), else_=0)), 0
-                ).label("unmet_amount"),
-            )
-            .select_from(FinancingNeed)
-            .outerjoin(granted_per_need, granted_per_need.c.need_id == FinancingNeed.id),
-            cohort,
+                func.count(distinct(need.enterprise_id)).label("enterprises"),
+                func.count(need.id).label("needs_submitted"),
+                _sum(need.amount).label("amount_asked"),
+                _count(need.proposal_count > 0).label("needs_proposed"),
+                _sum(need.proposal_count).label("proposals"),
+                _sum(need.taken_up_count).label("accepted"),
+                _sum(need.loan_count).label("granted"),
+                _count(need.loan_count > 0).label("needs_granted"),
+                _sum(need.granted_amount).label("granted_amount"),
+                _total(need.amount > need.granted_amount, need.amount - need.granted_amount).label("unmet_amount"),
+            ).select_from(need),
+            _Anchor(
+                bank_id=Proposal.bank_id,  # unused: a need is not addressed to a bank
+                product_id=Proposal.product_id,
+                enterprise_id=need.enterprise_id,
+                month=calendar.month_of_stamp(need.created_at),
+                period=stamp_period(need.created_at, flt.date_from, flt.date_to),
+            ),
             flt,
             group_by,
         )
-    # The need-side query names the enterprises of every need; the proposal side only those proposed.
-    first, *rest = (granted, proposals) if not per_proposal else (proposals, granted)
-    overall, groups = _merge(*(by_group(session, stmt, key) for stmt in (first, *rest, taken_up)))
+        overall, groups = by_group(session, needs, key)
 
     def row(group: Group | None, values: dict[str, Any]) -> FunnelRow:
         whole = _whole_numbers(values, FUNNEL_COLUMNS, FUNNEL_RATES)
@@ -572,54 +566,31 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
 def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankResponseRow, list[BankResponseRow]]:
     """Each bank's answers to the proposals made in the period, and the overall row (see
     :class:`BankResponseRow`)."""
+    tune_for_statistics(session)
     calendar = Calendar(session)
     made = _Anchor(
         bank_id=Proposal.bank_id,
         product_id=Proposal.product_id,
-        enterprise_id=FinancingNeed.enterprise_id,
+        enterprise_id=Proposal.enterprise_id,
         month=calendar.month_of_stamp(Proposal.created_at),
         period=stamp_period(Proposal.created_at, flt.date_from, flt.date_to),
     )
     statuses = ("rejected", "granted", "expired", "pending", "withdrawn")
+    days = calendar.days_between_stamps(Proposal.created_at, Proposal.first_answered_at)
     proposals, key = _scope(
         select(
-            func.count(distinct(FinancingNeed.enterprise_id)).label("enterprises"),
+            func.count(distinct(Proposal.enterprise_id)).label("enterprises"),
             func.count(Proposal.id).label("proposals"),
+            func.count(Proposal.first_answered_at).label("answered"),
+            _count(Proposal.taken_up).label("accepted"),
             *(_count(Proposal.status == status).label(status) for status in statuses),
-        )
-        .select_from(Proposal)
-        .join(FinancingNeed, FinancingNeed.id == Proposal.need_id),
+            func.avg(days).label("avg_response_days"),
+        ).select_from(Proposal),
         made,
         flt,
         "bank",
     )
-    # Each answered proposal of the filter once, with its first answer: the filter selects the proposals
-    # first, and only their decisions are read (index ix_proposal_decisions_decision).
-    first_answers, _ = _scope(
-        select(
-            Proposal.bank_id.label("bank_id"),
-            Proposal.created_at.label("made_at"),
-            func.min(ProposalDecision.decided_at).label("answered_at"),
-            func.max(case((ProposalDecision.decision.in_(TAKEN_UP), 1), else_=0)).label("taken_up"),
-        )
-        .select_from(_proposals_for(flt))
-        .join(ProposalDecision, ProposalDecision.proposal_id == Proposal.id)
-        .where(ProposalDecision.decision.in_(ANSWERS)),
-        made,
-        flt,
-        None,
-    )
-    answers = first_answers.group_by(Proposal.id, Proposal.bank_id, Proposal.created_at).subquery()
-    days = calendar.days_between_stamps(answers.c.made_at, answers.c.answered_at)
-    answered = select(
-        func.count().label("answered"),
-        func.coalesce(func.sum(answers.c.taken_up), 0).label("accepted"),
-        func.avg(days).label("avg_response_days"),
-    ).select_from(answers)
-    overall, groups = _merge(
-        by_group(session, proposals, key),
-        by_group_with_median(session, answered, days, "median_response_days", answers.c.bank_id),
-    )
+    overall, groups = by_group_with_median(session, proposals, days, "median_response_days", key)
     rejections = _rejections(session, made, flt, key)
 
     def row(group: Group | None, values: dict[str, Any], bank: str | None) -> BankResponseRow:
@@ -642,6 +613,7 @@ def risk(
 ) -> tuple[RiskRow, list[RiskRow]]:
     """Overdue and default rates and the risk-compensation fund's cover (see :class:`RiskRow`), in one pass
     over the loans (each keeps its ledger's overdue and default reports, see matchmaker.ledger)."""
+    tune_for_statistics(session)
     compensable = _of_products(session, LoanProduct.risk_compensation_eligible.is_(True))
     loans, key = _loan_scope(
         select(
@@ -681,9 +653,6 @@ def risk(
     return _suppressed(row(None, overall), [row(labels[k], values) for k, values in groups.items()])
 
 
-# Decisions by which a bank answered a proposal, and those by which it took the proposal up.
-ANSWERS = ("accepted", "rejected", "granted")
-TAKEN_UP = ("accepted", "granted")
 FUNNEL_RATES = ("proposed_rate", "accept_rate", "grant_rate", "need_grant_rate")
 RISK_SHARES = ("overdue_rate", "default_rate", "fund_cover", "bank_cover", "guarantor_cover")
 ENTERPRISE_GROUPINGS = ("industry", "region", "size_class")
@@ -754,15 +723,6 @@ def _by_enterprise(flt: StatsFilter, group_by: GroupBy | None) -> bool:
     return group_by in ENTERPRISE_GROUPINGS or any(v is not None for v in (flt.region, flt.size_class, flt.industry))
 
 
-def _proposals_for(flt: StatsFilter) -> type[Proposal] | Join:
-    """The proposals, joined to their needs only when the filter is about the enterprise (which the need
-    names): every proposal has a need, so otherwise the join drops nothing and only costs a pass over the
-    needs (measured: about a tenth of bank_responsiveness on 600,000 proposals)."""
-    if _by_enterprise(flt, None):
-        return join(Proposal, FinancingNeed, FinancingNeed.id == Proposal.need_id)
-    return Proposal
-
-
 def _of_products(session: Session, condition: ColumnElement[bool]) -> ColumnElement[bool]:
     """The loan is of a product meeting ``condition`` (on LoanProduct): the products, a few hundred, are
     looked up first, so that the loans are tested against a list of ids instead of joined to their product
@@ -829,31 +789,29 @@ def _labels(session: Session, group_by: GroupBy | None, groups: dict[str, Figure
 
 
 def _rejections(
-    session: Session, anchor: _Anchor, flt: StatsFilter, key: ColumnElement[Any] | None
+    session: Session, anchor: _Anchor, flt: StatsFilter, bank: ColumnElement[Any]
 ) -> dict[str | None, tuple[ReasonCount, ...]]:
-    """Rejections by reason code, overall (under None) and per bank, most frequent first."""
+    """Rejections by reason code per bank and overall (under None, their sum: one pass), most frequent first."""
     stmt, _ = _scope(
-        select(ProposalDecision.reason, func.count().label("count"))
-        .select_from(ProposalDecision)
-        .join(_proposals_for(flt), Proposal.id == ProposalDecision.proposal_id)
-        .where(ProposalDecision.decision == "rejected"),
+        select(bank, Proposal.rejection_reason, func.count())
+        .select_from(Proposal)
+        .where(Proposal.rejection_reason.is_not(None))
+        .group_by(bank, Proposal.rejection_reason),
         anchor,
         flt,
         None,
     )
-    counts: dict[str | None, list[tuple[str, int]]] = {}
-    for reason, count in session.execute(stmt.group_by(ProposalDecision.reason)):
-        counts.setdefault(None, []).append((reason, count))
-    if key is not None:
-        per_bank = stmt.with_only_columns(key, ProposalDecision.reason, func.count(), maintain_column_froms=True)
-        for bank, reason, count in session.execute(per_bank.group_by(key, ProposalDecision.reason)):
-            counts.setdefault(str(bank), []).append((reason, count))
+    counts: dict[str | None, Counter[str]] = {None: Counter()}
+    for bank_id, reason, count in session.execute(stmt):
+        counts.setdefault(str(bank_id), Counter())[reason] += count
+        counts[None][reason] += count
     return {
         group: tuple(
             ReasonCount(code, label(REJECT_REASONS, code, "zh"), label(REJECT_REASONS, code, "en"), count)
-            for code, count in sorted(pairs, key=lambda pair: (-pair[1], pair[0]))
+            for code, count in sorted(reasons.items(), key=lambda pair: (-pair[1], pair[0]))
         )
-        for group, pairs in counts.items()
+        for group, reasons in counts.items()
+        if reasons
     }
 
 

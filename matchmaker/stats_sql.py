@@ -5,7 +5,7 @@ code lists. Everything groups in the database; Python only receives one row per 
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Float, Select, Text, cast, func, literal, null, or_, select
+from sqlalchemy import Date, Float, Select, Text, cast, func, literal, null, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -18,6 +18,18 @@ Figures = dict[str, Any]
 
 def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+# PostgreSQL's default work_mem (4 MB) makes the statistics' sorts and hashes over hundreds of thousands of
+# proposals spill to disk (measured: 20 MB external merges for one grouping); 64 MB keeps them in memory.
+STATISTICS_WORK_MEM = "64MB"
+
+
+def tune_for_statistics(session: Session) -> None:
+    """Give the rest of the session's transaction the memory the statistics' aggregates need (PostgreSQL;
+    SQLite has no such setting). ``SET LOCAL`` ends with the transaction."""
+    if is_postgresql(session):
+        session.execute(text(f"SET LOCAL work_mem = '{STATISTICS_WORK_MEM}'"))
 
 
 class Calendar:

@@ -59,6 +59,8 @@ def propose(
     proposal = Proposal(
         round_id=matching_round.id,
         need_id=need.id,
+        enterprise_id=need.enterprise_id,
+        need_submitted_at=need.created_at,
         product_id=loan_product.id,
         bank_id=loan_product.bank_id,
         rank=1,
@@ -71,6 +73,7 @@ def propose(
     )
     session.add(proposal)
     need.status = "matched"
+    need.proposal_count += 1
     session.flush()
     return proposal
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accounts.models import Account
 from enterprises.models import Enterprise, FinancingNeed
-from matchmaker.decisions import accept, expire_overdue, grant, reject
+from matchmaker.decisions import BANK_DECISIONS, accept, expire_overdue, grant, reject
 from matchmaker.ledger import LedgerError, china_today, record_event
 from matchmaker.models import CreditEvent, Loan, Proposal, ProposalDecision
 from products.models import LoanProduct
@@ -148,8 +148,19 @@ def _backdate(session: Session, proposal: Proposal, rng: random.Random) -> None:
         select(ProposalDecision).where(ProposalDecision.proposal_id == proposal.id).order_by(ProposalDecision.id.desc())
     ).first()
     if decision is not None:
-        decision.decided_at = proposal.created_at + timedelta(days=rng.uniform(0.1, 9.0))
-        session.flush()
+        backdate_decision(session, proposal, decision, proposal.created_at + timedelta(days=rng.uniform(0.1, 9.0)))
+
+
+def backdate_decision(session: Session, proposal: Proposal, decision: ProposalDecision, when: datetime) -> None:
+    """Move ``decision`` to ``when`` and the proposal's kept first answer with it (what
+    matchmaker.decisions would have written had the bank answered then)."""
+    decision.decided_at = when
+    session.flush()
+    answers = select(func.min(ProposalDecision.decided_at)).where(
+        ProposalDecision.proposal_id == proposal.id, ProposalDecision.decision.in_(BANK_DECISIONS)
+    )
+    proposal.first_answered_at = session.scalar(answers)
+    session.flush()
 
 
 def _loan_history(session: Session, rng: random.Random, loan: Loan, officer: Account, today: date) -> None:
@@ -316,8 +327,7 @@ def build_small_world(session: Session, region_two: str = "R2") -> SmallWorld:
             .order_by(ProposalDecision.id.desc())
         ).first()
         assert decision is not None
-        decision.decided_at = proposal.created_at + timedelta(days=days)
-        session.flush()
+        backdate_decision(session, proposal, decision, proposal.created_at + timedelta(days=days))
 
     p0, q0 = propose(session, needs[0], p, made), propose(session, needs[0], q, made)
     accept(session, p0, p_book.officer)

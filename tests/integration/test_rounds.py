@@ -14,6 +14,7 @@ from enterprises.service import withdraw_need
 from matchmaker.edges_csv import read_edges_csv
 from matchmaker.instance import violations
 from matchmaker.models import MatchingRound, Proposal
+from matchmaker.need_figures import need_figure_discrepancies
 from matchmaker.rounds import RoundInProgress, RoundParams, component_stats, run_round, start_round
 from matchmaker.solver import solve
 from products.models import LoanProduct
@@ -79,6 +80,10 @@ def test_running_again_does_not_duplicate_pending_proposals(
     assert second.stats["needs"] == 12 - first.stats["needs_matched"]
     pairs = db_session.execute(select(Proposal.need_id, Proposal.product_id).where(Proposal.status == "pending")).all()
     assert len(pairs) == len(set(pairs))
+    # Each need counts the proposals of both rounds (the funnel reads the count, matchmaker.need_figures).
+    counts = db_session.execute(select(FinancingNeed.proposal_count, FinancingNeed.id)).all()
+    assert sum(count for count, _ in counts) == first.stats["proposals"] + second.stats["proposals"] > 0
+    assert need_figure_discrepancies(db_session) == []
 
 
 def test_withdrawn_needs_and_paused_products_drop_out(

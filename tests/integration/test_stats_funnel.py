@@ -6,8 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from matchmaker import stats
 from matchmaker.ledger import china_today
 from matchmaker.stats import (
     FunnelRow,
@@ -20,6 +22,7 @@ from matchmaker.stats import (
     funnel,
     totals,
 )
+from matchmaker.stats_sql import STATISTICS_WORK_MEM
 from tests.integration.credit_book import WAN
 from tests.integration.stats_world import SmallWorld, build_small_world
 
@@ -152,3 +155,16 @@ def test_impossible_filters_name_their_field(make: Any, field: str) -> None:
     with pytest.raises(StatsFilterError) as caught:
         make()
     assert caught.value.field == field and " / " in caught.value.message
+
+
+@pytest.mark.parametrize("statistic", ["totals", "funnel", "bank_responsiveness", "risk"])
+def test_postgresql_sorts_the_statistics_in_memory(db_session: Session, statistic: str) -> None:
+    """On PostgreSQL each statistic raises work_mem for its transaction (the default spills its sorts to
+    disk on big books, see matchmaker.stats_sql.tune_for_statistics); the next transaction has the default."""
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("work_mem is a PostgreSQL setting")
+    default = db_session.scalar(text("SHOW work_mem"))
+    getattr(stats, statistic)(db_session, StatsFilter())
+    assert db_session.scalar(text("SHOW work_mem")) == STATISTICS_WORK_MEM != default
+    db_session.rollback()
+    assert db_session.scalar(text("SHOW work_mem")) == default

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from matchmaker.decisions import answer_discrepancies
 from matchmaker.ledger import CHINA, china_today, loan_figure_discrepancies
+from matchmaker.need_figures import need_figure_discrepancies
 from matchmaker.stats import (
     GROUPINGS,
     MIN_ENTERPRISES,
@@ -230,6 +232,14 @@ def test_the_loans_figures_agree_with_the_ledger(db_session: Session, world: tup
     """The statistics read each loan's figures kept by matchmaker.ledger; on the random world (grants,
     corrections of grants, renewals and defaults, refused draws) they equal the ledger's sums."""
     assert loan_figure_discrepancies(db_session) == []
+
+
+def test_the_proposals_and_needs_figures_agree(db_session: Session, world: tuple[World, LedgerRows]) -> None:
+    """The funnel and the banks' view read each proposal's first answer, take-up and rejection reason and
+    each need's counts kept by the matchmaker; on the random world they equal what the decisions, the
+    proposals and the loans say."""
+    assert answer_discrepancies(db_session) == []
+    assert need_figure_discrepancies(db_session) == []
 
 
 def test_risk_reconciles_with_the_ledger(db_session: Session, world: tuple[World, LedgerRows]) -> None:
