@@ -5,6 +5,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,12 @@ from accounts.models import Account
 from accounts.tokens import account_for_token
 from enterprises.demo import DEMO_PASSWORD
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
+from matchmaker import stats
+from matchmaker.decisions import answer_discrepancies
 from matchmaker.demo import REGULATOR_TOKEN
-from matchmaker.ledger import reconcile
+from matchmaker.ledger import loan_figure_discrepancies, reconcile
 from matchmaker.models import CreditEvent, Loan, Proposal, ScoringModel
+from matchmaker.need_figures import need_figure_discrepancies
 from products.demo import BANKS
 from products.models import Bank, LoanProduct
 
@@ -138,6 +142,16 @@ def test_demo_load_if_empty_loads_once_then_does_nothing(
     kinds = Counter(db_session.scalars(select(CreditEvent.kind)))
     assert kinds["granted"] == kinds["disbursed"] == statuses["granted"]
     assert reconcile(db_session) == []
+    # Played as six months of history: grants in several months, each answered within a week of its proposal,
+    # the figures the statistics keep in step with the decisions and the ledger.
+    assert len({granted_on.month for granted_on in db_session.scalars(select(Loan.granted_on))}) >= 3
+    for made, answered in db_session.execute(
+        select(Proposal.created_at, Proposal.first_answered_at).where(Proposal.first_answered_at.is_not(None))
+    ):
+        assert timedelta(0) < answered - made < timedelta(days=7)
+    assert answer_discrepancies(db_session) == [] and need_figure_discrepancies(db_session) == []
+    assert loan_figure_discrepancies(db_session) == []
+    assert len(stats.totals(db_session, stats.StatsFilter(), "month")[1]) >= 3
 
     second = invoke("demo", "load", "--if-empty")
     assert second.exit_code == 0
