@@ -46,8 +46,11 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), one per core here: each has its own databases.
+TEST_WORKERS ?= 2
+
 test: lint translations $(CHROMIUM)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 format: install
 	$(BIN)/ruff format .
