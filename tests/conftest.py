@@ -25,6 +25,7 @@ from accounts.tokens import create_account, issue_token
 from api import create_app
 from db import migrate
 from db.base import Base
+from db.engine import make_engine, make_session_factory
 from enterprises.models import Enterprise, FinancingNeed
 from enterprises.schemas import NeedSchema, ProfileSchema, RegistrationSchema
 from enterprises.service import create_need, register, save_profile
@@ -64,6 +65,18 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def migrated_session(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Session]]:
+    """A session on a database of the test's own (migrated down and up again), on the same backend."""
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with fresh_database(backend, tmp_path) as url:
+        engine = make_engine(url)
+        session = make_session_factory(engine)()
+        yield url, session
+        session.close()
+        engine.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

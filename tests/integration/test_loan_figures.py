@@ -3,9 +3,7 @@ defaulted_amount, reported_overdue, reported_defaulted, and the need's days_to_g
 with the grant, moved by each event in the event's own transaction, untouched by a refused event, checked
 against the ledger by loan_figure_discrepancies, and filled from the ledger by migration 0009."""
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +11,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from db import migrate
-from db.engine import make_engine, make_session_factory
 from matchmaker.decisions import grant
 from matchmaker.ledger import LedgerError, LoanDiscrepancy, loan_figure_discrepancies, record_event
 from matchmaker.models import CreditEvent, Loan
-from tests.conftest import enterprise_with_need, fresh_database
+from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import LOAN_FIGURES, WAN, Book, make_book, propose
 
 TODAY = date.today()
@@ -141,18 +138,6 @@ def test_discrepancies_name_the_loan_and_the_figure_that_disagree(db_session: Se
         LoanDiscrepancy(loan.id, "granted_amount", 200 * WAN, 100 * WAN),
         LoanDiscrepancy(loan.id, "reported_overdue", 0, 1),
     ]
-
-
-@pytest.fixture
-def migrated_session(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Session]]:
-    """A session on a database of the test's own (migrated down and up again), on the same backend."""
-    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    with fresh_database(backend, tmp_path) as url:
-        engine = make_engine(url)
-        session = make_session_factory(engine)()
-        yield url, session
-        session.close()
-        engine.dispose()
 
 
 def test_the_migration_fills_the_figures_from_the_ledger(migrated_session: tuple[str, Session]) -> None:

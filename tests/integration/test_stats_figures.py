@@ -4,22 +4,18 @@ on loans), and each need's funnel figures (proposal_count, taken_up_count, loan_
 Written with every decision and ledger write, checked by answer_discrepancies and need_figure_discrepancies,
 and filled by migration 0012 from the decisions, proposals and loans."""
 
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from db import migrate
-from db.engine import make_engine, make_session_factory
 from enterprises.models import FinancingNeed
 from matchmaker.decisions import accept, answer_discrepancies, expire_overdue, grant, reject
 from matchmaker.ledger import record_event
 from matchmaker.models import CreditEvent, Loan, Proposal, ProposalDecision
 from matchmaker.need_figures import NeedDiscrepancy, need_figure_discrepancies
-from tests.conftest import enterprise_with_need, fresh_database
+from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, Book, make_book, propose
 
 ANSWERS = (Proposal.id, Proposal.first_answered_at, Proposal.taken_up, Proposal.rejection_reason)
@@ -103,18 +99,6 @@ def test_kept_figures_that_disagree_are_reported(db_session: Session) -> None:
         NeedDiscrepancy(granted.need_id, "taken_up_count", 2, 1),  # from the proposals' (tampered) take-up
         NeedDiscrepancy(granted.need_id, "granted_amount", 0, 95 * WAN),
     ]
-
-
-@pytest.fixture
-def migrated_session(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Session]]:
-    """A session on a database of the test's own (migrated down and up again), on the same backend."""
-    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    with fresh_database(backend, tmp_path) as url:
-        engine = make_engine(url)
-        session = make_session_factory(engine)()
-        yield url, session
-        session.close()
-        engine.dispose()
 
 
 def test_the_migration_fills_the_figures(migrated_session: tuple[str, Session]) -> None:
