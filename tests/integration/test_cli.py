@@ -21,7 +21,7 @@ from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
 from matchmaker import stats
 from matchmaker.decisions import answer_discrepancies
 from matchmaker.demo import REGULATOR_TOKEN
-from matchmaker.ledger import loan_figure_discrepancies, reconcile
+from matchmaker.ledger import ledger_amounts, loan_figure_discrepancies, reconcile
 from matchmaker.models import CreditEvent, Loan, Proposal, ScoringModel
 from matchmaker.need_figures import need_figure_discrepancies
 from products.demo import BANKS
@@ -151,7 +151,11 @@ def test_demo_load_if_empty_loads_once_then_does_nothing(
         assert timedelta(0) < answered - made < timedelta(days=7)
     assert answer_discrepancies(db_session) == [] and need_figure_discrepancies(db_session) == []
     assert loan_figure_discrepancies(db_session) == []
-    assert len(stats.totals(db_session, stats.StatsFilter(), "month")[1]) >= 3
+    overall, months = stats.totals(db_session, stats.StatsFilter(), "month")
+    assert len(months) >= 3
+    # The demo's figures reconcile with its ledger: credit granted, and the funnel's grants.
+    assert overall.granted_amount == db_session.scalar(ledger_amounts("granted")) > 0
+    assert stats.funnel(db_session, stats.StatsFilter())[0].granted_amount == overall.granted_amount
 
     second = invoke("demo", "load", "--if-empty")
     assert second.exit_code == 0
