@@ -102,7 +102,7 @@ class FinancingNeed(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # What became of the need, for the regulators' funnel: kept by the matchmaker in the transaction of each
-    # proposal, decision and ledger write (matchmaker.stats_figures checks them against those): the proposals
+    # proposal, decision and ledger write (matchmaker.need_figures checks them against those): the proposals
     # made for it, those a bank took up (accepted or granted), its loans, and their granted amount with the
     # ledger's corrections.
     proposal_count: Mapped[int] = mapped_column(default=0, server_default="0")

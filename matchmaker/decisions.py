@@ -25,7 +25,7 @@ UPDATE), so the caller may roll back or not.
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from accounts.audit import Actor, record_change
@@ -34,7 +34,7 @@ from db.base import utcnow
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.ledger import LedgerError, charge_quota, china_today, grant_figures, record_grant
 from matchmaker.models import Loan, Proposal, ProposalDecision
-from matchmaker.need_figures import add_to_need
+from matchmaker.need_figures import add_to_need, lock_need
 from products.models import LoanProduct
 from reference.codes import LOAN_KINDS, NEED_STATUSES, PROPOSAL_STATUSES, REJECT_REASONS, codes, label
 
@@ -241,12 +241,7 @@ def _lock(session: Session, need: FinancingNeed) -> FinancingNeed:
     """Take the need's write lock for the rest of the transaction and reload it. A no-op UPDATE (it sets
     updated_at to itself, so that nothing changes): a row lock on PostgreSQL and the database write lock on
     SQLite, where SELECT ... FOR UPDATE would lock nothing."""
-    session.execute(
-        update(FinancingNeed)
-        .where(FinancingNeed.id == need.id)
-        .values(updated_at=FinancingNeed.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    lock_need(session, need.id)
     session.refresh(need)
     return need
 

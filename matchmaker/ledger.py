@@ -37,7 +37,7 @@ from accounts.audit import record_change
 from accounts.models import Account
 from enterprises.models import FinancingNeed
 from matchmaker.models import CreditEvent, Loan
-from matchmaker.need_figures import add_to_need
+from matchmaker.need_figures import add_to_need, lock_need
 from products.models import LoanProduct
 
 REPORTABLE_KINDS = ("disbursed", "repaid", "overdue", "defaulted", "renewed", "corrected")
@@ -140,6 +140,8 @@ def record_event(
     errors = _argument_errors(loan, kind, amount, occurred_on, corrects, term_months)
     if errors:
         raise LedgerError("信贷事件无效 / the event is not valid", errors)
+    if corrects is not None and corrects.kind == "granted":
+        lock_need(session, loan.need_id)  # first, as a grant does: the need, then the product
     _lock_loan(session, loan)
     previous = {"outstanding": loan.outstanding, "status": loan.status, "term_months": loan.term_months}
     before = loan.outstanding

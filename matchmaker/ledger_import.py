@@ -24,6 +24,7 @@ from enterprises.models import Enterprise
 from matchmaker.decision_schemas import MAX_ID, CreditEventSchema
 from matchmaker.ledger import LedgerError, record_event
 from matchmaker.models import CreditEvent, Loan
+from matchmaker.need_figures import lock_need
 from products.csv_format import normalise_header, restore
 from products.importing import (
     CsvLayout,
@@ -90,6 +91,8 @@ def import_events(session: Session, account: Account, rows: Iterable[ParsedRow])
     schema = LedgerRowSchema()
     events: list[CreditEvent] = []
     errors: list[RowError] = []
+    rows = list(rows)
+    _lock_corrected_needs(session, account, rows)
     for row in rows:
         try:
             data: dict[str, Any] = schema.load(row.data)
@@ -115,6 +118,23 @@ def import_events(session: Session, account: Account, rows: Iterable[ParsedRow])
             f"{lines} 行有误，未导入任何事件 / {lines} lines are invalid; nothing was imported", errors
         )
     return events
+
+
+def _lock_corrected_needs(session: Session, account: Account, rows: list[ParsedRow]) -> None:
+    """Take, before any line, the locks of the needs whose grants the file may correct, in id order. A grant
+    locks its need and then its product, and so does a correction of a grant (matchmaker.ledger.record_event);
+    taken line by line, the file could hold one line's product while waiting for a later line's need that a
+    grant holds while it waits for that product: a deadlock."""
+    loan_ids = {
+        int(loan_id)
+        for row in rows
+        if row.data.get("corrects_event_id") and (loan_id := str(row.data.get("loan_id", "")).strip()).isdigit()
+    }
+    if not loan_ids:
+        return
+    owned = select(Loan.need_id).where(Loan.id.in_(loan_ids), Loan.bank_id == account.bank_id)
+    for need_id in sorted(set(session.scalars(owned))):
+        lock_need(session, need_id)
 
 
 def _ledger_errors(row: ParsedRow, error: LedgerError) -> list[RowError]:

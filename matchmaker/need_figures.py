@@ -18,6 +18,18 @@ from matchmaker.models import Loan, Proposal
 FIGURES = ("proposal_count", "taken_up_count", "loan_count", "granted_amount")
 
 
+def lock_need(session: Session, need_id: int) -> None:
+    """Take the need's write lock for the rest of the transaction: a no-op UPDATE (it sets updated_at to
+    itself), a row lock on PostgreSQL and the database write lock on SQLite, where SELECT ... FOR UPDATE would
+    lock nothing. The order every writer takes locks in: the need, then its loan, then the product."""
+    session.execute(
+        update(FinancingNeed)
+        .where(FinancingNeed.id == need_id)
+        .values(updated_at=FinancingNeed.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def add_to_need(session: Session, need_id: int, **amounts: int) -> None:
     """Add to the need's figures, e.g. ``add_to_need(session, 7, loan_count=1, granted_amount=500_000)``."""
     session.execute(
