@@ -113,6 +113,10 @@ def make_app(database_url: str) -> Flask:
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = make_app(database_url)
+    # Rounds' graphs and trained models go to the test's own directory, not the checkout's instance/ (the suite
+    # runs in several processes whose round ids all start at 1).
+    app.config["ROUND_DIR"] = str(tmp_path / "rounds")
+    app.config["MODEL_DIR"] = str(tmp_path / "models")
     yield app
     empty_all_tables(app)
     app.extensions["engine"].dispose()
