@@ -66,7 +66,8 @@ def parse_form(fields: list[FormField], form: MultiDict[str, str]) -> tuple[dict
         if spec.kind == "checks":
             data[spec.name] = form.getlist(spec.name)
             continue
-        text = form.get(spec.name, "").strip()
+        # A password is a secret taken exactly as typed (sign-in compares it so, and the API stores it so).
+        text = form.get(spec.name, "") if spec.kind == "password" else form.get(spec.name, "").strip()
         if text == "":
             continue  # absent: the schema applies its default or says the field is required
         if "\x00" in text:

@@ -105,6 +105,16 @@ def test_sign_in_with_credit_code_and_password(app: Flask, forms: FlaskClient) -
     assert other.get("/enterprise").status_code == 200
 
 
+def test_a_password_with_spaces_at_its_ends_signs_in_as_it_was_typed(app: Flask, forms: FlaskClient) -> None:
+    form = registration_form(password="  spaces around  ", password_confirm="  spaces around  ")
+    assert forms.post("/register", data=form).status_code == 302
+    other = app.test_client()
+    app.config["WTF_CSRF_ENABLED"] = False
+    assert other.post("/enterprise/login", data={"uscc": form["uscc"], "password": "spaces around"}).status_code == 422
+    typed = other.post("/enterprise/login", data={"uscc": form["uscc"], "password": "  spaces around  "})
+    assert typed.status_code == 302
+
+
 def test_pages_need_a_signed_in_enterprise(client: FlaskClient) -> None:
     for path in ("/enterprise", "/enterprise/edit", "/enterprise/profiles", "/enterprise/profiles/2025", "/needs"):
         response = client.get(path)
