@@ -140,7 +140,9 @@ def record_event(
     errors = _argument_errors(loan, kind, amount, occurred_on, corrects, term_months)
     if errors:
         raise LedgerError("信贷事件无效 / the event is not valid", errors)
-    if corrects is not None and corrects.kind == "granted":
+    # The kind whose figures the event moves: its own, or for a correction the corrected event's.
+    counted_as = corrects.kind if corrects is not None else kind
+    if counted_as == "granted":  # a correction of the grant: it moves the quota and the need's granted amount
         lock_need(session, loan.need_id)  # first, as a grant does: the need, then the product
     _lock_loan(session, loan)
     previous = {"outstanding": loan.outstanding, "status": loan.status, "term_months": loan.term_months}
@@ -151,7 +153,7 @@ def record_event(
             "余额将低于0 / the balance would fall below 0",
             {"amount": [f"贷款余额为 {before} 元 / the outstanding balance is {before}"]},
         )
-    if corrects is not None and corrects.kind == "granted":
+    if counted_as == "granted":
         charge_quota(session, loan.product_id, amount)
     event = CreditEvent(
         loan_id=loan.id,
@@ -168,8 +170,8 @@ def record_event(
     session.add(event)
     loan.outstanding = after
     loan.status = _status_after(loan.status, kind, after)
-    _count_in_figures(loan, corrects.kind if corrects is not None else kind, amount, corrected=corrects is not None)
-    if (corrects.kind if corrects is not None else kind) == "granted":
+    _count_in_figures(loan, counted_as, amount, corrected=corrects is not None)
+    if counted_as == "granted":
         add_to_need(session, loan.need_id, granted_amount=amount)
     if kind == "renewed" and term_months is not None:
         loan.term_months = term_months

@@ -152,7 +152,8 @@ class ProposalDecision(Base):
             "decision IN ('accepted', 'rejected', 'granted', 'expired', 'withdrawn')", name="decision_known"
         ),
         CheckConstraint("(decision = 'rejected') = (reason IS NOT NULL)", name="rejections_have_a_reason"),
-        # The statistics: the answers of a set of proposals, read from the index alone.
+        # The banks' answers, read from the index alone (decisions.answer_discrepancies checks the answers the
+        # proposals keep against them).
         Index("ix_proposal_decisions_decision", "decision", "proposal_id", "decided_at"),
     )
 

@@ -9,7 +9,7 @@ counts. :func:`need_figure_discrepancies` checks them against the proposals and 
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from enterprises.models import FinancingNeed
@@ -38,19 +38,6 @@ def add_to_need(session: Session, need_id: int, **amounts: int) -> None:
         .values(
             {getattr(FinancingNeed, name): getattr(FinancingNeed, name) + amount for name, amount in amounts.items()}
         )
-    )
-
-
-def count_proposals(session: Session, made: dict[int, int]) -> None:
-    """Add a round's proposals to their needs: ``made`` maps a need's id to the proposals made for it."""
-    if not made:
-        return
-    needs = FinancingNeed.__table__
-    session.execute(
-        update(needs)
-        .where(needs.c.id == bindparam("need"))
-        .values(proposal_count=needs.c.proposal_count + bindparam("made")),
-        [{"need": need_id, "made": count} for need_id, count in made.items()],
     )
 
 

@@ -35,7 +35,6 @@ from matchmaker.edges_csv import export_edges_csv
 from matchmaker.eligibility import Applicant, ProductTerms, RuleMemo, RuleResult
 from matchmaker.instance import MatchingInstance
 from matchmaker.models import MatchingRound, Proposal, ScoringModel
-from matchmaker.need_figures import count_proposals
 from matchmaker.round_audit import audit_round_proposals
 from matchmaker.solver import solve
 from matchmaker.weights import WeightPolicy, applicant_columns, edge_top_factors, edge_weights, product_columns
@@ -330,17 +329,11 @@ def _write_proposals(
         )
     if rows:
         session.execute(_INSERT_PROPOSALS, rows)
-        count_proposals(session, Counter(row["need_id"] for row in rows))
-    # The loaded needs are not synchronised (matching them against the criterion costs more than the
-    # update): the round's session only reads them before this point.
-    matched_ids = [needs[i].id for i in matched]
-    for start in range(0, len(matched_ids), _IN_CHUNK):
-        session.execute(
-            update(FinancingNeed)
-            .where(FinancingNeed.id.in_(matched_ids[start : start + _IN_CHUNK]))
-            .values(status="matched")
-            .execution_options(synchronize_session=False)
-        )
+        # The needs that got proposals wait for the banks, and count them (the funnel's figure, see
+        # matchmaker.need_figures). The loaded needs are not synchronised: the round's session only reads them
+        # before this point.
+        made = Counter(row["need_id"] for row in rows)
+        session.execute(_MARK_PROPOSED, [{"need": need_id, "made": count} for need_id, count in made.items()])
     session.flush()
 
 
@@ -358,6 +351,14 @@ class _JSONText(TypeDecorator[Any]):
 _INSERT_PROPOSALS = insert(Proposal.__table__).values(
     explanation=bindparam("explanation_json", type_=_JSONText()),
     score=bindparam("score_json", type_=_JSONText()),
+)
+
+
+_NEEDS = FinancingNeed.__table__
+_MARK_PROPOSED = (
+    update(_NEEDS)
+    .where(_NEEDS.c.id == bindparam("need"))
+    .values(status="matched", proposal_count=_NEEDS.c.proposal_count + bindparam("made"))
 )
 
 
@@ -391,8 +392,6 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-# Ids per IN list: well under SQLite's 32,766 bound parameters.
-_IN_CHUNK = 5_000
 # Rows per model call for reason codes: explain() stacks a copy of the rows per reference value of each column.
 _SCORE_CHUNK = 2_000
 

@@ -534,8 +534,6 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
                 _total(need.amount > need.granted_amount, need.amount - need.granted_amount).label("unmet_amount"),
             ).select_from(need),
             _Anchor(
-                bank_id=Proposal.bank_id,  # unused: a need is not addressed to a bank
-                product_id=Proposal.product_id,
                 enterprise_id=need.enterprise_id,
                 month=calendar.month_of_stamp(need.created_at),
                 period=stamp_period(need.created_at, flt.date_from, flt.date_to),
@@ -661,13 +659,14 @@ Row = TypeVar("Row", TotalsRow, FunnelRow, BankResponseRow, RiskRow)
 
 @dataclass(frozen=True)
 class _Anchor:
-    """Where a statement finds what the filter and the grouping refer to."""
+    """Where a statement finds what the filter and the grouping refer to. A statement over needs has no bank
+    or product (None): it is never filtered or grouped by them (see :func:`funnel`)."""
 
-    bank_id: ColumnElement[int]
-    product_id: ColumnElement[int]
     enterprise_id: ColumnElement[int]
     month: ColumnElement[str]
     period: list[Any]
+    bank_id: ColumnElement[int] | None = None
+    product_id: ColumnElement[int] | None = None
 
 
 def _loan_scope(
