@@ -62,7 +62,9 @@ _COLUMN_TEXT = {
     "proposal_decisions": "id proposal_id decision reason note actor_account_id decided_at",
     "loans": "id proposal_id need_id enterprise_id product_id bank_id amount rate term_months granted_on kind "
     "outstanding status created_at granted_amount rollovers rollover_amount defaulted_amount reported_overdue "
-    "reported_defaulted days_to_grant need_submitted_at offers_ip_pledge offers_receivables",
+    "reported_defaulted days_to_grant need_submitted_at offers_ip_pledge offers_receivables product_type "
+    "enterprise_region enterprise_size_class enterprise_industry previous_loan_on previous_loan_at_bank_on "
+    "previous_loan_of_type_on previous_loan_at_bank_of_type_on",
     "credit_events": "id loan_id kind amount balance_before balance_after term_months corrects_event_id "
     "actor_account_id occurred_on recorded_at note",
 }
@@ -175,6 +177,7 @@ def load_book(url: str, enterprises: int = 200_000, events: int = 1_000_000, see
             has_loan = has_loan or granted
     for product in products:
         book.add("loan_products", _product_row(product, now))
+    book.rows["loans"] = _with_copies(book.rows["loans"], book.rows["enterprises"])
     _copy(url, book)
     return {table: len(rows) for table, rows in book.rows.items()}
 
@@ -312,10 +315,31 @@ def _loan(
             loan_id, proposal_id, need.id, need.enterprise_id, product["id"], product["bank_id"], amount, rate, term,
             granted_on, kind, balance, status, _utc(granted_on, 12), *figures,
             (granted_on - need.submitted).days, need.submitted_at, "ip_pledge" in need.offered,
-            "receivables" in need.offered,
+            "receivables" in need.offered, product["type"],
         ),
     )  # fmt: skip
     return figures[0]
+
+
+def _with_copies(loans: list[tuple[Any, ...]], enterprises: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The loan rows with their enterprise's classification (matchmaker.loan_classification) and the grant
+    dates of its previous loans appended, as matchmaker.previous_loans keeps them: overall, at the bank, of
+    the type, at the bank of the type."""
+    of = {name: COLUMNS["enterprises"].index(name) for name in ("id", "region", "size_class", "industry")}
+    classification = {
+        row[of["id"]]: (row[of["region"]], row[of["size_class"]], row[of["industry"]][:1]) for row in enterprises
+    }
+    column = {name: COLUMNS["loans"].index(name) for name in ("id", "enterprise_id", "bank_id", "granted_on")}
+    type_column = COLUMNS["loans"].index("product_type")
+    last: dict[tuple[Any, ...], date] = {}
+    previous: dict[int, tuple[date | None, ...]] = {}
+    for row in sorted(loans, key=lambda row: (row[column["granted_on"]], row[column["id"]])):
+        enterprise, bank, kind = row[column["enterprise_id"]], row[column["bank_id"]], row[type_column]
+        scopes = ((enterprise,), (enterprise, bank), (enterprise, None, kind), (enterprise, bank, kind))
+        previous[row[column["id"]]] = tuple(last.get(scope) for scope in scopes)
+        for scope in scopes:
+            last[scope] = row[column["granted_on"]]
+    return [row + classification[row[column["enterprise_id"]]] + previous[row[column["id"]]] for row in loans]
 
 
 def _loan_figures(ledger: "Ledger") -> tuple[int, int, int, int, bool, bool]:

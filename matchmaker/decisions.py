@@ -25,7 +25,7 @@ UPDATE), so the caller may roll back or not.
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from accounts.audit import Actor, record_change
@@ -33,8 +33,10 @@ from accounts.models import Account
 from db.base import utcnow
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.ledger import LedgerError, charge_quota, china_today, grant_figures, record_grant
+from matchmaker.loan_classification import classification_of
 from matchmaker.models import Loan, Proposal, ProposalDecision
 from matchmaker.need_figures import add_to_need, lock_need
+from matchmaker.previous_loans import link_new_loan
 from products.models import LoanProduct
 from reference.codes import LOAN_KINDS, NEED_STATUSES, PROPOSAL_STATUSES, REJECT_REASONS, codes, label
 
@@ -105,7 +107,7 @@ def grant(
     need = _lock_need(session, proposal)
     _require(proposal, ("pending", "accepted"), "granted")
     _require_live_need(need)
-    enterprise = session.get_one(Enterprise, need.enterprise_id)
+    enterprise = _lock_enterprise(session, need.enterprise_id)
     if kind == "first_loan" and not enterprise.first_time_borrower:
         raise DecisionError(
             "不是首贷 / not a first loan",
@@ -135,10 +137,13 @@ def grant(
         granted_on=granted_on,
         kind=kind,
         outstanding=amount,
+        product_type=product.type,
+        **classification_of(enterprise),
         **grant_figures(need, amount, granted_on),
     )
     session.add(loan)
     session.flush()
+    link_new_loan(session, loan)
     record_grant(session, loan, actor)
     add_to_need(session, need.id, loan_count=1, granted_amount=amount)
     _decide(session, proposal, "granted", actor)
@@ -235,6 +240,21 @@ def _lock_need(session: Session, proposal: Proposal) -> FinancingNeed:
     need = _lock(session, session.get_one(FinancingNeed, proposal.need_id))
     session.refresh(proposal)
     return need
+
+
+def _lock_enterprise(session: Session, enterprise_id: int) -> Enterprise:
+    """Take the enterprise's write lock (after its need's, before the product's) and reload it: two grants
+    to one enterprise run one after the other, so that each sees the other's loan (its first-time borrower
+    status, its previous loans: matchmaker.previous_loans)."""
+    session.execute(
+        update(Enterprise)
+        .where(Enterprise.id == enterprise_id)
+        .values(updated_at=Enterprise.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    enterprise = session.get_one(Enterprise, enterprise_id)
+    session.refresh(enterprise)
+    return enterprise
 
 
 def _lock(session: Session, need: FinancingNeed) -> FinancingNeed:

@@ -180,7 +180,11 @@ class Loan(Base):
     the statistics need of the need, which is never edited once submitted: ``days_to_grant`` (from the
     need's submission, its China date, to the grant date), when it was submitted (``need_submitted_at``,
     the funnel's cohort) and whether it offered an IP or a receivables pledge (``offers_ip_pledge``,
-    ``offers_receivables``)."""
+    ``offers_receivables``). The type of its product when it was granted (``product_type``: the statistics
+    by product type keep a loan's history if the bank later changes the product) and the grant dates of the
+    enterprise's previous loans (``previous_loan_on`` etc., see matchmaker.previous_loans), by which the
+    statistics count distinct enterprises; and a copy of the enterprise's current region, size class and
+    industry section (``enterprise_region`` etc., kept by matchmaker.loan_classification)."""
 
     __tablename__ = "loans"
     __table_args__ = (
@@ -189,6 +193,15 @@ class Loan(Base):
         CheckConstraint("outstanding >= 0", name="outstanding_non_negative"),
         CheckConstraint("kind IN ('first_loan', 'new_loan', 'renewal')", name="kind_known"),
         CheckConstraint("status IN ('current', 'overdue', 'defaulted', 'repaid')", name="status_known"),
+        # An enterprise has one first loan (matchmaker.decisions.grant refuses a second), so that the
+        # statistics' first-time borrowers are their first loans.
+        Index(
+            "uq_loans_one_first_loan_per_enterprise",
+            "enterprise_id",
+            unique=True,
+            sqlite_where=text("kind = 'first_loan'"),
+            postgresql_where=text("kind = 'first_loan'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -215,6 +228,14 @@ class Loan(Base):
     need_submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     offers_ip_pledge: Mapped[bool]
     offers_receivables: Mapped[bool]
+    product_type: Mapped[str] = mapped_column(String(40))
+    previous_loan_on: Mapped[date | None] = mapped_column(Date)
+    previous_loan_at_bank_on: Mapped[date | None] = mapped_column(Date)
+    previous_loan_of_type_on: Mapped[date | None] = mapped_column(Date)
+    previous_loan_at_bank_of_type_on: Mapped[date | None] = mapped_column(Date)
+    enterprise_region: Mapped[str] = mapped_column(String(100))
+    enterprise_size_class: Mapped[str] = mapped_column(String(8))
+    enterprise_industry: Mapped[str] = mapped_column(String(1))
 
 
 class CreditEvent(Base):
@@ -255,3 +276,8 @@ class CreditEvent(Base):
     occurred_on: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+# Its listener keeps the loans' copies of their enterprise's classification; imported here, after Loan, so that
+# every session that can write an enterprise's loans has it.
+import matchmaker.loan_classification  # noqa: E402, F401

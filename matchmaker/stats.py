@@ -24,8 +24,16 @@ Which date the period (``date_from`` .. ``date_to``, both included, business dat
   step's conversion compares like with like.
 - :func:`bank_responsiveness`: the day the proposal was made (its ``created_at`` in China).
 
-The other filters: ``bank_id`` and ``product_type`` select loans and proposals by their product; ``region``,
-``size_class`` and ``industry`` (a GB/T 4754 section letter) select by the enterprise's current record.
+The other filters: ``bank_id`` and ``product_type`` select loans and proposals by their product (loans by
+the type their product had when they were granted, ``Loan.product_type``, so that a product changed later
+does not move them); ``region``, ``size_class`` and ``industry`` (a GB/T 4754 section letter) select by the
+enterprise's current record.
+
+How :func:`totals` and :func:`risk` stay fast over the whole history: the distinct enterprises of a row are
+counted as the loans that are their enterprise's first in the period and the row's scope
+(matchmaker.previous_loans), so every figure but the median is a sum, the overall row is the sum of the
+groups' rows and one hashed pass over the loans does (stats_sql.summed_groups); the median rate is read from
+the count of loans at each rate (stats_sql.histogram_medians).
 
 Small groups (the issue's privacy rule): a row about one or two enterprises (1 <= ``enterprises`` < 3) is
 ``suppressed``: its figures are None and only its group label is shown. When exactly one group of a
@@ -39,21 +47,24 @@ from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Select, and_, case, distinct, func, select
+from sqlalchemy import Select, and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.models import Loan, Proposal
+from matchmaker.previous_loans import scope_column
 from matchmaker.stats_sql import (
     Calendar,
     Figures,
     by_group,
     by_group_with_median,
     date_period,
+    histogram_medians,
     lists_code,
     lists_no_collateral,
     stamp_period,
+    summed_groups,
     tune_for_statistics,
 )
 from products.models import Bank, LoanProduct
@@ -155,8 +166,9 @@ class TotalsRow:
       to the grant date.
     - 首贷户 ``first_loans``, ``first_loan_amount``: loans of kind ``first_loan`` (the enterprise's first
       loan on the platform, as the bank declared it), their number and granted amount (with corrections);
-      ``first_loan_enterprises``: distinct enterprises with such a loan; ``first_loan_share``: those
-      enterprises over ``enterprises`` (0..1).
+      ``first_loan_enterprises``: distinct enterprises with such a loan, equal to ``first_loans`` since an
+      enterprise has one first loan at most (matchmaker.decisions.grant refuses a second, and a unique index
+      stands behind it); ``first_loan_share``: those enterprises over ``enterprises`` (0..1).
     - 续贷 ``renewal_loans``, ``renewal_amount``: loans granted as a renewal (kind ``renewal``: new credit
       replacing a maturing loan); ``rollovers``, ``rollover_amount``: the ``renewed`` events reported on
       the loans (a loan rolled over without repayment, 无还本续贷), their number and amount (with
@@ -432,16 +444,16 @@ def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
     receivables = and_(
         _of_products(session, lists_code(LoanProduct.collateral, "receivables")), Loan.offers_receivables
     )
+    calendar = Calendar(session)
     granted, key = _loan_scope(
         select(
-            func.count(distinct(Loan.enterprise_id)).label("enterprises"),
+            *_loan_enterprises(flt, group_by, calendar),
             func.count(Loan.id).label("loans"),
             _sum(Loan.granted_amount).label("granted_amount"),
             _sum(Loan.outstanding).label("outstanding"),
-            func.avg(Loan.rate).label("avg_rate"),
-            func.avg(Loan.days_to_grant).label("avg_days_to_grant"),
+            _sum(Loan.rate).label("rate_sum"),
+            _sum(Loan.days_to_grant).label("days_to_grant_sum"),
             _count(first).label("first_loans"),
-            func.count(distinct(case((first, Loan.enterprise_id)))).label("first_loan_enterprises"),
             _total(first, Loan.granted_amount).label("first_loan_amount"),
             _count(renewal).label("renewal_loans"),
             _total(renewal, Loan.granted_amount).label("renewal_amount"),
@@ -456,25 +468,31 @@ def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
         ).select_from(Loan),
         flt,
         group_by,
-        Calendar(session),
+        calendar,
     )
-    overall, groups = by_group_with_median(session, granted, Loan.rate, "median_rate", key)
+    overall, groups = _overall_enterprises(summed_groups(session, granted, key))
+    median_overall, median_groups = histogram_medians(session, Loan.rate, granted, key)
 
-    def row(group: Group | None, values: dict[str, Any]) -> TotalsRow:
+    def row(group: Group | None, values: dict[str, Any], median: float | None) -> TotalsRow:
         whole = _whole_numbers(values, TOTALS_COLUMNS, ("avg_rate", "median_rate", "avg_days_to_grant"))
+        whole["first_loan_enterprises"] = whole["first_loans"]  # one first loan per enterprise at most
+        loans = whole["loans"]
         return TotalsRow(
             group=group,
             suppressed=False,
             **whole,
-            avg_rate=_rounded(values.get("avg_rate")),
-            median_rate=_rounded(values.get("median_rate")),
-            avg_days_to_grant=_rounded(values.get("avg_days_to_grant")),
+            avg_rate=_rounded(values["rate_sum"] / loans) if loans else None,
+            median_rate=_rounded(median),
+            avg_days_to_grant=_rounded(values["days_to_grant_sum"] / loans) if loans else None,
             first_loan_share=_share(whole["first_loan_enterprises"], whole["enterprises"]),
             credit_share=_share(whole["credit_amount"], whole["granted_amount"]),
         )
 
     labels = _labels(session, group_by, groups)
-    return _suppressed(row(None, overall), [row(labels[k], values) for k, values in groups.items()])
+    return _suppressed(
+        row(None, overall, median_overall),
+        [row(labels[k], values, median_groups.get(k)) for k, values in groups.items()],
+    )
 
 
 def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) -> tuple[FunnelRow, list[FunnelRow]]:
@@ -613,9 +631,10 @@ def risk(
     over the loans (each keeps its ledger's overdue and default reports, see matchmaker.ledger)."""
     tune_for_statistics(session)
     compensable = _of_products(session, LoanProduct.risk_compensation_eligible.is_(True))
+    calendar = Calendar(session)
     loans, key = _loan_scope(
         select(
-            func.count(distinct(Loan.enterprise_id)).label("enterprises"),
+            *_loan_enterprises(flt, group_by, calendar),
             func.count(Loan.id).label("loans"),
             _sum(Loan.outstanding).label("outstanding"),
             _count(Loan.reported_overdue).label("overdue_loans"),
@@ -628,9 +647,9 @@ def risk(
         ).select_from(Loan),
         flt,
         group_by,
-        Calendar(session),
+        calendar,
     )
-    overall, groups = by_group(session, loans, key)
+    overall, groups = _overall_enterprises(summed_groups(session, loans, key))
 
     def row(group: Group | None, values: dict[str, Any]) -> RiskRow:
         whole = _whole_numbers(values, RISK_COLUMNS, RISK_SHARES)
@@ -667,6 +686,9 @@ class _Anchor:
     period: list[Any]
     bank_id: ColumnElement[int] | None = None
     product_id: ColumnElement[int] | None = None
+    product_type: ColumnElement[str] | None = None  # None: the type of the product, joined
+    # None: the enterprise's, joined; else its copies (matchmaker.loan_classification)
+    classification: tuple[ColumnElement[str], ColumnElement[str], ColumnElement[str]] | None = None
 
 
 def _loan_scope(
@@ -675,10 +697,12 @@ def _loan_scope(
     group_by: GroupBy | None,
     calendar: Calendar,
 ) -> tuple[Select[Any], ColumnElement[Any] | None]:
-    """Filter and key a statement over loans by the loans' grant date."""
+    """Filter and key a statement over loans by the loans' grant date and the type they were granted under."""
     anchor = _Anchor(
         bank_id=Loan.bank_id,
         product_id=Loan.product_id,
+        product_type=Loan.product_type,
+        classification=(Loan.enterprise_region, Loan.enterprise_size_class, Loan.enterprise_industry),
         enterprise_id=Loan.enterprise_id,
         month=calendar.month_of_date(Loan.granted_on),
         period=date_period(Loan.granted_on, flt.date_from, flt.date_to),
@@ -691,30 +715,67 @@ def _scope(
 ) -> tuple[Select[Any], ColumnElement[Any] | None]:
     """Join the product and the enterprise when the filter or the grouping needs them, apply the filter, and
     return the statement with the grouping's key expression (None without grouping)."""
-    if flt.product_type is not None or group_by == "product_type":
+    product_type = anchor.product_type if anchor.product_type is not None else LoanProduct.type
+    if anchor.product_type is None and (flt.product_type is not None or group_by == "product_type"):
         stmt = stmt.join(LoanProduct, LoanProduct.id == anchor.product_id)
-    industry = func.substr(Enterprise.industry, 1, 1)
-    if _by_enterprise(flt, group_by):
-        stmt = stmt.join(Enterprise, Enterprise.id == anchor.enterprise_id)
+    if anchor.classification is not None:
+        region, size_class, industry = anchor.classification
+    else:
+        region, size_class, industry = Enterprise.region, Enterprise.size_class, func.substr(Enterprise.industry, 1, 1)
+        if _by_enterprise(flt, group_by):
+            stmt = stmt.join(Enterprise, Enterprise.id == anchor.enterprise_id)
     conditions = list(anchor.period)
     for column, value in (
         (anchor.bank_id, flt.bank_id),
-        (LoanProduct.type, flt.product_type),
-        (Enterprise.region, flt.region.strip() if flt.region is not None else None),
-        (Enterprise.size_class, flt.size_class),
+        (product_type, flt.product_type),
+        (region, flt.region.strip() if flt.region is not None else None),
+        (size_class, flt.size_class),
         (industry, flt.industry),
     ):
         if value is not None:
             conditions.append(column == value)
     keys: dict[str, ColumnElement[Any]] = {
         "bank": anchor.bank_id,
-        "product_type": LoanProduct.type,
+        "product_type": product_type,
         "industry": industry,
-        "region": Enterprise.region,
-        "size_class": Enterprise.size_class,
+        "region": region,
+        "size_class": size_class,
         "month": anchor.month,
     }
     return stmt.where(*conditions), keys[group_by] if group_by else None
+
+
+def _loan_enterprises(flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar) -> list[ColumnElement[int]]:
+    """The distinct enterprises with a loan in a group's row (``enterprises``) and in the overall row
+    (``overall_enterprises``, see :func:`_overall_enterprises`), counted as the loans that are their
+    enterprise's first in the period within the row's scope: the enterprise's previous loan at the row's
+    bank, of its product type, both or neither, as the filter and the grouping narrow the row, was granted
+    before the period began (and before the loan's month, for a row of a month). See
+    matchmaker.previous_loans."""
+    bank, product_type = flt.bank_id is not None, flt.product_type is not None
+
+    def first_in_row(previous: ColumnElement[date], month: bool) -> ColumnElement[int]:
+        # before the later of the period's start and the month's start
+        before = [previous < flt.date_from] if flt.date_from is not None else []
+        if month:
+            before.append(previous < calendar.month_start(Loan.granted_on))
+        return _count(or_(previous.is_(None), *before))
+
+    in_group = scope_column(bank=bank or group_by == "bank", product_type=product_type or group_by == "product_type")
+    overall = scope_column(bank=bank, product_type=product_type)
+    return [
+        first_in_row(in_group, group_by == "month").label("enterprises"),
+        first_in_row(overall, False).label("overall_enterprises"),
+    ]
+
+
+def _overall_enterprises(result: tuple[Figures, dict[str, Figures]]) -> tuple[Figures, dict[str, Figures]]:
+    """Take the overall row's ``enterprises`` from its own count (:func:`_loan_enterprises`): an enterprise
+    with loans at two banks is one enterprise overall."""
+    overall, groups = result
+    if overall:
+        overall = {**overall, "enterprises": overall["overall_enterprises"]}
+    return overall, groups
 
 
 def _by_enterprise(flt: StatsFilter, group_by: GroupBy | None) -> bool:

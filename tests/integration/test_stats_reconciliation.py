@@ -9,11 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from enterprises.models import Enterprise
 from matchmaker.decisions import answer_discrepancies
 from matchmaker.ledger import CHINA, china_today, loan_figure_discrepancies
+from matchmaker.loan_classification import classification_discrepancies
+from matchmaker.models import Loan
 from matchmaker.need_figures import need_figure_discrepancies
+from matchmaker.previous_loans import previous_loan_discrepancies
 from matchmaker.stats import (
     GROUPINGS,
     MIN_ENTERPRISES,
@@ -24,14 +29,25 @@ from matchmaker.stats import (
     risk,
     totals,
 )
-from tests.integration.stats_world import LedgerRows, World, build_world, read_rows
+from tests.integration.stats_world import REGIONS, LedgerRows, World, build_world, read_rows
 
 TODAY = china_today()
 
 
 @pytest.fixture
 def world(db_session: Session) -> tuple[World, LedgerRows]:
+    """The random world, after a few enterprises with loans changed their region, size class or industry
+    (the statistics are about their current record)."""
     built = build_world(db_session, seed=20261130)
+    borrowers = db_session.scalars(select(Enterprise).where(Enterprise.id.in_(select(Loan.enterprise_id)))).all()
+    for index, enterprise in enumerate(borrowers[:9]):
+        if index % 3 == 0:
+            enterprise.region = next(region for region in REGIONS if region != enterprise.region)
+        elif index % 3 == 1:
+            enterprise.size_class = "micro" if enterprise.size_class != "micro" else "small"
+        else:
+            enterprise.industry = "F51" if not enterprise.industry.startswith("F") else "C39"
+    db_session.commit()
     return built, read_rows(db_session)
 
 
@@ -46,6 +62,8 @@ def filters(rows: LedgerRows) -> list[StatsFilter]:
         StatsFilter(size_class="small"),
         StatsFilter(industry="C"),
         StatsFilter(date_from=TODAY - timedelta(days=300), bank_id=bank_id, size_class="micro"),
+        StatsFilter(date_from=TODAY - timedelta(days=120), product_type="credit_loan"),
+        StatsFilter(date_from=TODAY - timedelta(days=150), bank_id=bank_id, product_type="credit_loan"),
     ]
 
 
@@ -230,8 +248,18 @@ def test_totals_reconcile_with_the_ledger(db_session: Session, world: tuple[Worl
 
 def test_the_loans_figures_agree_with_the_ledger(db_session: Session, world: tuple[World, LedgerRows]) -> None:
     """The statistics read each loan's figures kept by matchmaker.ledger; on the random world (grants,
-    corrections of grants, renewals and defaults, refused draws) they equal the ledger's sums."""
+    corrections of grants, renewals and defaults, refused draws) they equal the ledger's sums. Likewise the
+    previous loans' dates by which they count enterprises, though grants there are dated out of order."""
     assert loan_figure_discrepancies(db_session) == []
+    assert previous_loan_discrepancies(db_session) == []
+    assert classification_discrepancies(db_session) == []
+    _, rows = world
+    by_id = sorted(rows.loans, key=lambda loan: loan.id)
+    assert any(  # some enterprise's later grant is dated before its earlier one
+        a.enterprise_id == b.enterprise_id and b.granted_on < a.granted_on
+        for i, a in enumerate(by_id)
+        for b in by_id[i + 1 :]
+    )
 
 
 def test_the_proposals_and_needs_figures_agree(db_session: Session, world: tuple[World, LedgerRows]) -> None:

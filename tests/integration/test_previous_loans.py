@@ -1,0 +1,104 @@
+"""The grant dates of each loan's previous loans (matchmaker.previous_loans), by which the statistics count
+distinct enterprises: written with each grant, moved when a grant is dated before an existing loan, checked by
+previous_loan_discrepancies, filled by migration 0013; and an enterprise has one first loan at most."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db import migrate
+from enterprises.models import FinancingNeed
+from matchmaker.decisions import grant
+from matchmaker.ledger import china_today
+from matchmaker.models import Loan
+from matchmaker.previous_loans import SCOPES, PreviousLoanDiscrepancy, previous_loan_discrepancies
+from tests.conftest import enterprise_with_need
+from tests.integration.credit_book import WAN, make_book, propose
+
+TODAY = china_today()
+COLUMNS = tuple(getattr(Loan, scope.column) for scope in SCOPES)
+
+
+def day(days_ago: int) -> date:
+    return TODAY - timedelta(days=days_ago)
+
+
+def loans_of_one_enterprise(session: Session) -> list[Loan]:
+    """Three grants to one enterprise, made in this order: at B1 (a credit loan) 10 days ago, at B2 (an IP
+    pledge loan) 20 days ago, at B1 15 days ago; the second and third are dated before loans already made."""
+    b1 = make_book(session, "B1", quota=1_000 * WAN)
+    b2 = make_book(session, "B2", type="ip_pledge_loan", collateral=["ip_pledge"], quota=1_000 * WAN)
+    first_need = enterprise_with_need(session, 1, amount_wan=100)
+    made = datetime.now(UTC) - timedelta(days=30)
+    loans = []
+    for book, days_ago, kind in ((b1, 10, "first_loan"), (b2, 20, "new_loan"), (b1, 15, "renewal")):
+        need = first_need if not loans else _another_need(session, first_need)
+        proposal = propose(session, need, book.product, created_at=made)
+        loans.append(grant(session, proposal, book.officer, 50 * WAN, 4.0, 12, day(days_ago), kind))
+    session.commit()
+    return loans
+
+
+def _another_need(session: Session, like: FinancingNeed) -> FinancingNeed:
+    need = FinancingNeed(
+        enterprise_id=like.enterprise_id,
+        amount=like.amount,
+        purpose=like.purpose,
+        term_months=like.term_months,
+        needed_by=like.needed_by,
+        collateral_offered=[],
+    )
+    session.add(need)
+    session.flush()
+    return need
+
+
+def kept(session: Session, loan: Loan) -> tuple[date | None, ...]:
+    return tuple(session.execute(select(*COLUMNS).where(Loan.id == loan.id)).one())
+
+
+def test_each_grant_keeps_its_previous_loans_and_moves_those_after_it(db_session: Session) -> None:
+    at_b1, at_b2, at_b1_earlier = loans_of_one_enterprise(db_session)
+    # overall, at the bank, of the type, at the bank of the type
+    assert kept(db_session, at_b2) == (None, None, None, None)
+    assert kept(db_session, at_b1_earlier) == (day(20), None, None, None)
+    assert kept(db_session, at_b1) == (day(15), day(15), day(15), day(15))
+    assert (at_b1.product_type, at_b2.product_type) == ("credit_loan", "ip_pledge_loan")
+    assert previous_loan_discrepancies(db_session) == []
+
+
+def test_discrepancies_name_the_loan_and_the_date_that_disagree(db_session: Session) -> None:
+    at_b1, _, _ = loans_of_one_enterprise(db_session)
+    db_session.execute(text("UPDATE loans SET previous_loan_at_bank_on = NULL WHERE id = :id"), {"id": at_b1.id})
+    db_session.commit()
+    assert previous_loan_discrepancies(db_session) == [
+        PreviousLoanDiscrepancy(at_b1.id, "previous_loan_at_bank_on", None, day(15))
+    ]
+
+
+def test_an_enterprise_has_one_first_loan(db_session: Session) -> None:
+    """grant refuses a second first loan; the database refuses one written past it."""
+    _, at_b2, _ = loans_of_one_enterprise(db_session)
+    with pytest.raises(IntegrityError):
+        db_session.execute(text("UPDATE loans SET kind = 'first_loan' WHERE id = :id"), {"id": at_b2.id})
+    db_session.rollback()
+
+
+def test_the_migration_fills_the_dates_from_the_loans(migrated_session: tuple[str, Session]) -> None:
+    url, session = migrated_session
+    loans = loans_of_one_enterprise(session)
+    before = [kept(session, loan) for loan in loans]
+    session.close()
+
+    migrate.downgrade(url, "0012")
+    migrate.upgrade(url)
+    assert [kept(session, loan) for loan in loans] == before
+    assert session.scalars(select(Loan.product_type).order_by(Loan.id)).all() == [
+        "credit_loan",
+        "ip_pledge_loan",
+        "credit_loan",
+    ]
+    assert previous_loan_discrepancies(session) == []
