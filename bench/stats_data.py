@@ -19,11 +19,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import psycopg
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from bench.round_db import INDUSTRIES, REGIONS, SYNTHETIC_NOTE, synthetic_uscc
+from enterprises.need_copies import link_needs
 from matchmaker.decisions import BANK_DECISIONS, TAKEN_UP
 from matchmaker.ledger import CHINA, china_today
+from matchmaker.previous_loans import link_all_loans
+from matchmaker.previous_proposals import link_proposals
 from reference.codes import PRODUCT_TYPES, REJECT_REASONS
 
 WAN = 10_000
@@ -58,13 +63,13 @@ _COLUMN_TEXT = {
     "financing_needs": "id enterprise_id amount purpose term_months needed_by collateral_offered max_rate "
     "guarantee_available note status created_at updated_at proposal_count taken_up_count loan_count granted_amount",
     "proposals": "id round_id need_id product_id bank_id rank weight rate_min rate_max status explanation created_at "
-    "enterprise_id need_submitted_at first_answered_at taken_up rejection_reason",
+    "enterprise_id need_submitted_at first_answered_at taken_up rejection_reason product_type enterprise_region "
+    "enterprise_size_class enterprise_industry",
     "proposal_decisions": "id proposal_id decision reason note actor_account_id decided_at",
     "loans": "id proposal_id need_id enterprise_id product_id bank_id amount rate term_months granted_on kind "
     "outstanding status created_at granted_amount rollovers rollover_amount defaulted_amount reported_overdue "
     "reported_defaulted days_to_grant need_submitted_at offers_ip_pledge offers_receivables product_type "
-    "enterprise_region enterprise_size_class enterprise_industry previous_loan_on previous_loan_at_bank_on "
-    "previous_loan_of_type_on previous_loan_at_bank_of_type_on",
+    "enterprise_region enterprise_size_class enterprise_industry",
     "credit_events": "id loan_id kind amount balance_before balance_after term_months corrects_event_id "
     "actor_account_id occurred_on recorded_at note",
 }
@@ -177,7 +182,8 @@ def load_book(url: str, enterprises: int = 200_000, events: int = 1_000_000, see
             has_loan = has_loan or granted
     for product in products:
         book.add("loan_products", _product_row(product, now))
-    book.rows["loans"] = _with_copies(book.rows["loans"], book.rows["enterprises"])
+    for table in ("proposals", "loans"):
+        book.rows[table] = _with_classification(book, table)
     _copy(url, book)
     return {table: len(rows) for table, rows in book.rows.items()}
 
@@ -244,7 +250,7 @@ def _need_with_proposals(
                 product["rate_min"], product["rate_max"], status, "{}", made, enterprise_id, submitted_at,
                 min((at for _, _, at in answers), default=None),
                 was_taken_up,
-                next((reason for _, reason, _ in answers if reason), None),
+                next((reason for _, reason, _ in answers if reason), None), product["type"],
             ),
         )  # fmt: skip
         for decision, reason, by_bank_officer, at in decisions:
@@ -321,25 +327,15 @@ def _loan(
     return figures[0]
 
 
-def _with_copies(loans: list[tuple[Any, ...]], enterprises: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """The loan rows with their enterprise's classification (matchmaker.loan_classification) and the grant
-    dates of its previous loans appended, as matchmaker.previous_loans keeps them: overall, at the bank, of
-    the type, at the bank of the type."""
+def _with_classification(book: Book, table: str) -> list[tuple[Any, ...]]:
+    """The rows of ``table`` with their enterprise's classification appended (matchmaker.classification_copies)."""
+    enterprises = book.rows["enterprises"]
     of = {name: COLUMNS["enterprises"].index(name) for name in ("id", "region", "size_class", "industry")}
     classification = {
         row[of["id"]]: (row[of["region"]], row[of["size_class"]], row[of["industry"]][:1]) for row in enterprises
     }
-    column = {name: COLUMNS["loans"].index(name) for name in ("id", "enterprise_id", "bank_id", "granted_on")}
-    type_column = COLUMNS["loans"].index("product_type")
-    last: dict[tuple[Any, ...], date] = {}
-    previous: dict[int, tuple[date | None, ...]] = {}
-    for row in sorted(loans, key=lambda row: (row[column["granted_on"]], row[column["id"]])):
-        enterprise, bank, kind = row[column["enterprise_id"]], row[column["bank_id"]], row[type_column]
-        scopes = ((enterprise,), (enterprise, bank), (enterprise, None, kind), (enterprise, bank, kind))
-        previous[row[column["id"]]] = tuple(last.get(scope) for scope in scopes)
-        for scope in scopes:
-            last[scope] = row[column["granted_on"]]
-    return [row + classification[row[column["enterprise_id"]]] + previous[row[column["id"]]] for row in loans]
+    enterprise = COLUMNS[table].index("enterprise_id")
+    return [row + classification[row[enterprise]] for row in book.rows[table]]
 
 
 def _loan_figures(ledger: "Ledger") -> tuple[int, int, int, int, bool, bool]:
@@ -406,4 +402,12 @@ def _copy(url: str, book: Book) -> None:
                 for row in book.rows[table]:
                     copy.write_row(row)
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        cursor.execute("ANALYZE")
+    engine = create_engine(url)
+    with Session(engine) as session:  # what the statistics count distinct rows by, as the app writes it
+        link_needs(session, None)
+        link_all_loans(session)
+        link_proposals(session, None)
+        session.commit()
+    engine.dispose()
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")

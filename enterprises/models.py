@@ -109,5 +109,17 @@ class FinancingNeed(Base):
     taken_up_count: Mapped[int] = mapped_column(default=0, server_default="0")
     loan_count: Mapped[int] = mapped_column(default=0, server_default="0")
     granted_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # For the funnel by need (enterprises.need_copies, written at the end of each flush that adds a need or
+    # changes its enterprise): a copy of the enterprise's classification and when its previous need was
+    # submitted.
+    enterprise_region: Mapped[str | None] = mapped_column(String(100))
+    enterprise_size_class: Mapped[str | None] = mapped_column(String(8))
+    enterprise_industry: Mapped[str | None] = mapped_column(String(1))
+    previous_need_submitted: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="needs")
+
+
+# Its listener keeps the needs' copies for the statistics; imported here, after the models, so that every
+# session that can write a need or an enterprise has it.
+import enterprises.need_copies  # noqa: E402, F401

@@ -32,8 +32,8 @@ from accounts.audit import Actor, record_change
 from accounts.models import Account
 from db.base import utcnow
 from enterprises.models import Enterprise, FinancingNeed
+from matchmaker.classification_copies import classification_of
 from matchmaker.ledger import LedgerError, charge_quota, china_today, grant_figures, record_grant
-from matchmaker.loan_classification import classification_of
 from matchmaker.models import Loan, Proposal, ProposalDecision
 from matchmaker.need_figures import add_to_need, lock_need
 from matchmaker.previous_loans import link_new_loan
@@ -137,7 +137,7 @@ def grant(
         granted_on=granted_on,
         kind=kind,
         outstanding=amount,
-        product_type=product.type,
+        product_type=proposal.product_type,
         **classification_of(enterprise),
         **grant_figures(need, amount, granted_on),
     )

@@ -19,6 +19,7 @@ from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.decisions import BANK_DECISIONS, DecisionError, accept, expire_overdue, grant, reject
 from matchmaker.ledger import CHINA, LedgerError, china_today, record_event
 from matchmaker.models import Proposal, ProposalDecision
+from matchmaker.previous_proposals import link_proposals
 from products.demo import BANKS, load_catalogue
 from reference.codes import REJECT_REASONS, codes
 
@@ -106,6 +107,7 @@ def _played_back(session: Session, proposal: Proposal, submitted: datetime, rng:
     session.execute(
         update(Proposal).where(Proposal.need_id == need.id).values(created_at=made, need_submitted_at=submitted)
     )
+    link_proposals(session, select(FinancingNeed.enterprise_id).where(FinancingNeed.id == need.id))
     yield answered
     decided = session.execute(
         update(ProposalDecision)

@@ -105,6 +105,7 @@ class Proposal(Base):
         Index("ix_proposals_product_status", "product_id", "status"),
         Index("ix_proposals_created_at", "created_at"),  # statistics by the day a proposal was made
         Index("ix_proposals_need_submitted_at", "need_submitted_at"),  # and by the day its need was submitted
+        Index("ix_proposals_enterprise_id", "enterprise_id"),  # a round relinks its enterprises' proposals
         Index(
             "ix_proposals_one_pending_per_pair",
             "need_id",
@@ -137,6 +138,27 @@ class Proposal(Base):
     first_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     taken_up: Mapped[bool] = mapped_column(default=False, server_default=false())
     rejection_reason: Mapped[str | None] = mapped_column(String(32))
+    # The type of the product when it was proposed, and per scope (matchmaker.scopes) what the statistics
+    # count distinct needs and enterprises by (matchmaker.previous_proposals): whether the proposal is its
+    # need's first, and when the need of the enterprise's previous proposal was submitted and when that
+    # proposal was made.
+    product_type: Mapped[str] = mapped_column(String(40))
+    first_for_need: Mapped[bool] = mapped_column(default=False, server_default=false())
+    first_for_need_at_bank: Mapped[bool] = mapped_column(default=False, server_default=false())
+    first_for_need_of_type: Mapped[bool] = mapped_column(default=False, server_default=false())
+    first_for_need_at_bank_of_type: Mapped[bool] = mapped_column(default=False, server_default=false())
+    previous_need_submitted: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_need_submitted_at_bank: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_need_submitted_of_type: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_need_submitted_at_bank_of_type: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_proposal_made: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_proposal_made_at_bank: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_proposal_made_of_type: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_proposal_made_at_bank_of_type: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A copy of the enterprise's current classification (matchmaker.classification_copies).
+    enterprise_region: Mapped[str] = mapped_column(String(100))
+    enterprise_size_class: Mapped[str] = mapped_column(String(8))
+    enterprise_industry: Mapped[str] = mapped_column(String(1))
 
     product: Mapped[LoanProduct] = relationship()
 
@@ -184,7 +206,7 @@ class Loan(Base):
     by product type keep a loan's history if the bank later changes the product) and the grant dates of the
     enterprise's previous loans (``previous_loan_on`` etc., see matchmaker.previous_loans), by which the
     statistics count distinct enterprises; and a copy of the enterprise's current region, size class and
-    industry section (``enterprise_region`` etc., kept by matchmaker.loan_classification)."""
+    industry section (``enterprise_region`` etc., kept by matchmaker.classification_copies)."""
 
     __tablename__ = "loans"
     __table_args__ = (
@@ -236,6 +258,10 @@ class Loan(Base):
     enterprise_region: Mapped[str] = mapped_column(String(100))
     enterprise_size_class: Mapped[str] = mapped_column(String(8))
     enterprise_industry: Mapped[str] = mapped_column(String(1))
+    first_for_need: Mapped[bool] = mapped_column(default=False, server_default=false())
+    first_for_need_at_bank: Mapped[bool] = mapped_column(default=False, server_default=false())
+    first_for_need_of_type: Mapped[bool] = mapped_column(default=False, server_default=false())
+    first_for_need_at_bank_of_type: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class CreditEvent(Base):
@@ -280,4 +306,4 @@ class CreditEvent(Base):
 
 # Its listener keeps the loans' copies of their enterprise's classification; imported here, after Loan, so that
 # every session that can write an enterprise's loans has it.
-import matchmaker.loan_classification  # noqa: E402, F401
+import matchmaker.classification_copies  # noqa: E402, F401

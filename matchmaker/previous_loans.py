@@ -1,85 +1,66 @@
-"""Each loan keeps the grant date of its enterprise's previous loan, so that the regulators' statistics count
-distinct enterprises by counting loans, without sorting them (a count of distinct values sorts every row, and
-on the whole history that was most of a totals query's time).
+"""What each loan keeps so that the regulators' statistics count distinct enterprises and needs by counting
+loans, without sorting them (a count of distinct values sorts every row, and on the whole history that was
+most of a totals query's time).
 
-"Previous" is in the order of (grant date, id), within a scope: any loan of the enterprise
-(``previous_loan_on``), its loans at the same bank (``previous_loan_at_bank_on``), of the same product type
-(``previous_loan_of_type_on``, the type the loan was granted under, ``Loan.product_type``) or both
-(``previous_loan_at_bank_of_type_on``). A loan granted in a period starting on ``date_from`` is the first of
-its enterprise in the period, in its scope, exactly when that date is None or before ``date_from``; so the
-enterprises with a loan in the period are as many as such loans (matchmaker.stats). Filters and groupings by
-the enterprise's own region, industry or size class need no scope of their own: an enterprise is in one of
-them only.
+Per scope (matchmaker.scopes: all the enterprise's loans, those at the loan's bank, of its product type, or
+both; the type is the one the loan was proposed under, ``Loan.product_type``):
 
-:func:`link_new_loan` fills a new loan's dates, and moves the dates of the enterprise's loan that now follows
-it when a grant is dated before an existing one (a bank may date a grant back to the proposal's day), in the
-transaction of the grant and under the enterprise's lock. :func:`previous_loan_discrepancies` recomputes
-every date with window functions and lists the differences."""
+- ``previous_loan{scope}_on``: the grant date of the enterprise's previous loan in the scope, in the order
+  of (grant date, id). A loan granted in a period starting on ``date_from`` is the first of its enterprise
+  in the period and the scope exactly when that date is None or before ``date_from``; so the enterprises
+  with a loan in the period are as many as such loans. Filters and groupings by the enterprise's region,
+  industry or size class need no scope of their own: an enterprise is in one of them only.
+- ``first_for_need{scope}``: the loan is the first (by id) of its need in the scope. A need's loans are all
+  in the funnel's cohort of the need or none is, so the needs granted are as many as such loans.
+
+:func:`link_new_loan` fills a new loan's columns, and moves the dates of the enterprise's loan that now
+follows it when a grant is dated before an existing one (a bank may date a grant back to the proposal's day),
+in the transaction of the grant and under the enterprise's lock. :func:`previous_loan_discrepancies`
+recomputes every column with window functions and lists the differences."""
 
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, func, select, update
+from sqlalchemy import ColumnElement, Date, func, select, update
 from sqlalchemy.orm import Session
 
 from matchmaker.models import Loan
+from matchmaker.scopes import SCOPES, Scope
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Which of the enterprise's loans a column looks back over: all, those at the loan's bank, those of
-    its product type, or those at its bank of its type."""
-
-    column: str
-    bank: bool
-    product_type: bool
-
-    def partition(self) -> list[ColumnElement[Any]]:
-        return [
-            Loan.enterprise_id,
-            *([Loan.bank_id] if self.bank else []),
-            *([Loan.product_type] if self.product_type else []),
-        ]
-
-    def same_as(self, loan: Loan) -> list[ColumnElement[bool]]:
-        return [
-            Loan.enterprise_id == loan.enterprise_id,
-            *([Loan.bank_id == loan.bank_id] if self.bank else []),
-            *([Loan.product_type == loan.product_type] if self.product_type else []),
-        ]
+def previous_loan(scope: Scope) -> str:
+    return scope.name("previous_loan", "_on")
 
 
-SCOPES = (
-    Scope("previous_loan_on", bank=False, product_type=False),
-    Scope("previous_loan_at_bank_on", bank=True, product_type=False),
-    Scope("previous_loan_of_type_on", bank=False, product_type=True),
-    Scope("previous_loan_at_bank_of_type_on", bank=True, product_type=True),
-)
+def first_for_need(scope: Scope) -> str:
+    return scope.name("first_for_need")
 
 
-def scope_column(*, bank: bool, product_type: bool) -> ColumnElement[date]:
-    """The column of the scope that a filter or grouping by the bank and/or the product type narrows to."""
-    scope = next(s for s in SCOPES if (s.bank, s.product_type) == (bank, product_type))
-    return getattr(Loan, scope.column)
+COLUMNS = tuple(name for scope in SCOPES for name in (previous_loan(scope), first_for_need(scope)))
+
+
+def _same(scope: Scope, loan: Loan, owner: ColumnElement[Any], value: int) -> list[ColumnElement[bool]]:
+    return [a == b for a, b in zip(scope.partition(Loan, owner), scope.partition(loan, value), strict=True)]
 
 
 def link_new_loan(session: Session, loan: Loan) -> None:
-    """Fill the previous-loan dates of ``loan``, just flushed and the enterprise's newest by id, and move
-    the dates of the loan that follows it in each scope. The caller holds the enterprise's lock, so that two
-    grants to one enterprise do not both take themselves for its first."""
-    before = and_(Loan.granted_on <= loan.granted_on, Loan.id != loan.id)
+    """Fill the columns of ``loan``, just flushed and the newest loan by id, and move the dates of the loan
+    that follows it in each scope. The caller holds the enterprise's lock, so that two grants to one
+    enterprise do not both take themselves for its first."""
     for scope in SCOPES:
-        previous = session.scalar(select(func.max(Loan.granted_on)).where(*scope.same_as(loan), before))
-        setattr(loan, scope.column, previous)
+        of_enterprise = _same(scope, loan, Loan.enterprise_id, loan.enterprise_id)
+        before = select(func.max(Loan.granted_on)).where(
+            *of_enterprise, Loan.granted_on <= loan.granted_on, Loan.id != loan.id
+        )
+        setattr(loan, previous_loan(scope), session.scalar(before))
+        others_of_need = select(Loan.id).where(*_same(scope, loan, Loan.need_id, loan.need_id), Loan.id != loan.id)
+        setattr(loan, first_for_need(scope), session.scalar(others_of_need.limit(1)) is None)
         following = session.scalar(
-            select(Loan.id)
-            .where(*scope.same_as(loan), Loan.granted_on > loan.granted_on)
-            .order_by(Loan.granted_on, Loan.id)
-            .limit(1)
+            select(Loan.id).where(*of_enterprise, Loan.granted_on > loan.granted_on).order_by(Loan.granted_on, Loan.id)
         )
         if following is not None:
-            column = getattr(Loan, scope.column)
+            column = getattr(Loan, previous_loan(scope))
             session.execute(
                 update(Loan)
                 .where(Loan.id == following, func.coalesce(column, date.min) < loan.granted_on)
@@ -89,35 +70,57 @@ def link_new_loan(session: Session, loan: Loan) -> None:
     session.flush()
 
 
+def _recomputed() -> Any:
+    """Every loan's columns as the loans say, by window functions (a subquery with ``id``)."""
+    return select(
+        Loan.id,
+        *(
+            func.lag(Loan.granted_on, type_=Date)
+            .over(partition_by=scope.partition(Loan, Loan.enterprise_id), order_by=[Loan.granted_on, Loan.id])
+            .label(previous_loan(scope))
+            for scope in SCOPES
+        ),
+        *(
+            (
+                func.lag(Loan.id).over(partition_by=scope.partition(Loan, Loan.need_id), order_by=Loan.id).is_(None)
+            ).label(first_for_need(scope))
+            for scope in SCOPES
+        ),
+    ).subquery()
+
+
+def link_all_loans(session: Session) -> None:
+    """Write every loan's columns at once (for a book loaded in bulk: bench/stats_data.py)."""
+    recomputed = _recomputed()
+    session.execute(
+        update(Loan)
+        .where(Loan.id == recomputed.c.id)
+        .values({name: recomputed.c[name] for name in COLUMNS})
+        .execution_options(synchronize_session=False)
+    )
+
+
 @dataclass(frozen=True)
 class PreviousLoanDiscrepancy:
     loan_id: int
     column: str
-    kept: date | None
-    actual: date | None
+    kept: Any
+    actual: Any
 
 
 def previous_loan_discrepancies(session: Session) -> list[PreviousLoanDiscrepancy]:
-    """Every kept previous-loan date that differs from the loans (empty when they agree)."""
-    order = [Loan.granted_on, Loan.id]
-    recomputed = select(
-        Loan.id,
-        *(
-            func.lag(Loan.granted_on, type_=Date).over(partition_by=s.partition(), order_by=order).label(s.column)
-            for s in SCOPES
-        ),
-    ).subquery()
+    """Every kept column that differs from the loans (empty when they agree)."""
+    recomputed = _recomputed()
     rows = session.execute(
-        select(Loan.id, *(getattr(Loan, s.column) for s in SCOPES), *(recomputed.c[s.column] for s in SCOPES))
+        select(Loan.id, *(getattr(Loan, name) for name in COLUMNS), *(recomputed.c[name] for name in COLUMNS))
         .join(recomputed, recomputed.c.id == Loan.id)
         .order_by(Loan.id)
     )
     found: list[PreviousLoanDiscrepancy] = []
-    for loan_id, *dates in rows:
-        kept, actual = dates[: len(SCOPES)], dates[len(SCOPES) :]
-        found += [
-            PreviousLoanDiscrepancy(loan_id, scope.column, k, a)
-            for scope, k, a in zip(SCOPES, kept, actual, strict=True)
-            if k != a
-        ]
+    for loan_id, *values in rows:
+        for name, kept, actual in zip(COLUMNS, values[: len(COLUMNS)], values[len(COLUMNS) :], strict=True):
+            if isinstance(kept, bool):
+                actual = bool(actual)
+            if kept != actual:
+                found.append(PreviousLoanDiscrepancy(loan_id, name, kept, actual))
     return found

@@ -30,11 +30,13 @@ from sqlalchemy.types import TypeDecorator
 from db.base import utcnow
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.candidates import candidate_edges
+from matchmaker.classification_copies import classification_of
 from matchmaker.credit_scores import active_model, applicant_record
 from matchmaker.edges_csv import export_edges_csv
 from matchmaker.eligibility import Applicant, ProductTerms, RuleMemo, RuleResult
 from matchmaker.instance import MatchingInstance
 from matchmaker.models import MatchingRound, Proposal, ScoringModel
+from matchmaker.previous_proposals import link_proposals
 from matchmaker.round_audit import audit_round_proposals
 from matchmaker.solver import solve
 from matchmaker.weights import WeightPolicy, applicant_columns, edge_top_factors, edge_weights, product_columns
@@ -317,6 +319,8 @@ def _write_proposals(
                 "need_submitted_at": need.created_at,
                 "product_id": product.id,
                 "bank_id": product.bank_id,
+                "product_type": product.type,
+                **classification_of(need.enterprise),
                 "rank": rank,
                 "weight": weight,
                 "rate_min": rate_min,
@@ -334,6 +338,7 @@ def _write_proposals(
         # before this point.
         made = Counter(row["need_id"] for row in rows)
         session.execute(_MARK_PROPOSED, [{"need": need_id, "made": count} for need_id, count in made.items()])
+        link_proposals(session, select(Proposal.enterprise_id).where(Proposal.round_id == round_id))
     session.flush()
 
 

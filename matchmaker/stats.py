@@ -24,16 +24,17 @@ Which date the period (``date_from`` .. ``date_to``, both included, business dat
   step's conversion compares like with like.
 - :func:`bank_responsiveness`: the day the proposal was made (its ``created_at`` in China).
 
-The other filters: ``bank_id`` and ``product_type`` select loans and proposals by their product (loans by
-the type their product had when they were granted, ``Loan.product_type``, so that a product changed later
-does not move them); ``region``, ``size_class`` and ``industry`` (a GB/T 4754 section letter) select by the
-enterprise's current record.
+The other filters: ``bank_id`` and ``product_type`` select loans and proposals by their product (by the type
+their product had when it was proposed, ``Proposal.product_type`` and ``Loan.product_type``, so that a product
+changed later does not move them); ``region``, ``size_class`` and ``industry`` (a GB/T 4754 section letter)
+select by the enterprise's current record (which loans and needs keep a copy of).
 
-How :func:`totals` and :func:`risk` stay fast over the whole history: the distinct enterprises of a row are
-counted as the loans that are their enterprise's first in the period and the row's scope
-(matchmaker.previous_loans), so every figure but the median is a sum, the overall row is the sum of the
-groups' rows and one hashed pass over the loans does (stats_sql.summed_groups); the median rate is read from
-the count of loans at each rate (stats_sql.histogram_medians).
+How the statistics stay fast over the whole history: the distinct enterprises and needs of a row are counted
+as the loans or proposals that are their enterprise's first in the period and the row's scope, or their
+need's first (matchmaker.previous_loans, previous_proposals), so every figure but a median is a sum, the
+overall row is the sum of the groups' rows and one hashed pass does (stats_sql.summed_groups); the median
+rate is read from the count of loans at each rate (stats_sql.histogram_medians) and the median response time
+from hourly buckets (stats_sql.bucket_medians).
 
 Small groups (the issue's privacy rule): a row about one or two enterprises (1 <= ``enterprises`` < 3) is
 ``suppressed``: its figures are None and only its group label is shown. When exactly one group of a
@@ -42,24 +43,28 @@ recovered by subtracting the shown groups from the overall row. A row about no e
 Nothing here returns a figure of one enterprise: counts and sums over groups only.
 """
 
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Select, and_, case, distinct, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from enterprises.models import Enterprise, FinancingNeed
+from enterprises.models import FinancingNeed
 from matchmaker.models import Loan, Proposal
-from matchmaker.previous_loans import scope_column
+from matchmaker.previous_loans import first_for_need as loan_first_for_need
+from matchmaker.previous_loans import previous_loan
+from matchmaker.previous_proposals import first_for_need as proposal_first_for_need
+from matchmaker.previous_proposals import previous_need_submitted, previous_proposal_made
+from matchmaker.scopes import Scope, scope_for
 from matchmaker.stats_sql import (
     Calendar,
     Figures,
-    by_group,
-    by_group_with_median,
+    bucket_medians,
     date_period,
+    day_start,
     histogram_medians,
     lists_code,
     lists_no_collateral,
@@ -74,6 +79,8 @@ GroupBy = Literal["bank", "product_type", "industry", "region", "size_class", "m
 GROUPINGS: tuple[GroupBy, ...] = ("bank", "product_type", "industry", "region", "size_class", "month")
 # Fewer distinct enterprises than this in a row and its figures are suppressed.
 MIN_ENTERPRISES = 3
+# The banks' median response time is found among the answers in one-hour buckets (stats_sql.bucket_medians).
+RESPONSE_BUCKET_DAYS = 1 / 24
 
 
 class StatsFilterError(ValueError):
@@ -447,7 +454,14 @@ def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
     calendar = Calendar(session)
     granted, key = _loan_scope(
         select(
-            *_loan_enterprises(flt, group_by, calendar),
+            *_firsts(
+                "enterprises",
+                lambda scope: getattr(Loan, previous_loan(scope)),
+                flt.date_from,
+                lambda previous: previous < calendar.month_start(Loan.granted_on),
+                flt,
+                group_by,
+            ),
             func.count(Loan.id).label("loans"),
             _sum(Loan.granted_amount).label("granted_amount"),
             _sum(Loan.outstanding).label("outstanding"),
@@ -470,7 +484,7 @@ def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
         group_by,
         calendar,
     )
-    overall, groups = _overall_enterprises(summed_groups(session, granted, key))
+    overall, groups = _overall_counts(summed_groups(session, granted, key), ("enterprises",))
     median_overall, median_groups = histogram_medians(session, Loan.rate, granted, key)
 
     def row(group: Group | None, values: dict[str, Any], median: float | None) -> TotalsRow:
@@ -505,18 +519,30 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
         """The needs submitted in the period, as the proposals or the loans know them (see Proposal)."""
         return _Anchor(
             bank_id=of.bank_id,
-            product_id=of.product_id,
-            enterprise_id=of.enterprise_id,
+            product_type=of.product_type,
+            classification=(of.enterprise_region, of.enterprise_size_class, of.enterprise_industry),
             month=calendar.month_of_stamp(of.need_submitted_at),
             period=stamp_period(of.need_submitted_at, flt.date_from, flt.date_to),
         )
 
     if per_proposal:
+        since = day_start(flt.date_from) if flt.date_from is not None and flt.date_from > date.min else None
         proposals, key = _scope(
             select(
-                func.count(distinct(Proposal.enterprise_id)).label("enterprises"),
+                *_firsts(
+                    "enterprises",
+                    lambda scope: getattr(Proposal, previous_need_submitted(scope)),
+                    since,
+                    lambda previous: (
+                        calendar.month_of_stamp(previous) < calendar.month_of_stamp(Proposal.need_submitted_at)
+                    ),
+                    flt,
+                    group_by,
+                ),
                 func.count(Proposal.id).label("proposals"),
-                func.count(distinct(Proposal.need_id)).label("needs_proposed"),
+                *_flagged(
+                    "needs_proposed", lambda scope: getattr(Proposal, proposal_first_for_need(scope)), flt, group_by
+                ),
                 _count(Proposal.taken_up).label("accepted"),
                 _count(Proposal.status == "granted").label("granted"),
             ).select_from(Proposal),
@@ -526,7 +552,7 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
         )
         granted, granted_key = _scope(
             select(
-                func.count(distinct(Loan.need_id)).label("needs_granted"),
+                *_flagged("needs_granted", lambda scope: getattr(Loan, loan_first_for_need(scope)), flt, group_by),
                 _sum(Loan.granted_amount).label("granted_amount"),
             ).select_from(Loan),
             cohort(Loan),
@@ -534,13 +560,24 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
             group_by,
         )
         # The proposals reach every group the loans can (a loan is made on a proposal).
-        overall, groups = _merge(by_group(session, proposals, key), by_group(session, granted, granted_key))
+        overall, groups = _merge(
+            _overall_counts(summed_groups(session, proposals, key), ("enterprises", "needs_proposed")),
+            _overall_counts(summed_groups(session, granted, granted_key), ("needs_granted",)),
+        )
     else:
         # One row per need: each keeps what became of it (matchmaker.need_figures).
         need = FinancingNeed
+        since = day_start(flt.date_from) if flt.date_from is not None and flt.date_from > date.min else None
         needs, key = _scope(
             select(
-                func.count(distinct(need.enterprise_id)).label("enterprises"),
+                *_firsts(
+                    "enterprises",
+                    lambda _scope: need.previous_need_submitted,
+                    since,
+                    lambda previous: calendar.month_of_stamp(previous) < calendar.month_of_stamp(need.created_at),
+                    flt,
+                    group_by,
+                ),
                 func.count(need.id).label("needs_submitted"),
                 _sum(need.amount).label("amount_asked"),
                 _count(need.proposal_count > 0).label("needs_proposed"),
@@ -552,14 +589,14 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
                 _total(need.amount > need.granted_amount, need.amount - need.granted_amount).label("unmet_amount"),
             ).select_from(need),
             _Anchor(
-                enterprise_id=need.enterprise_id,
                 month=calendar.month_of_stamp(need.created_at),
                 period=stamp_period(need.created_at, flt.date_from, flt.date_to),
+                classification=(need.enterprise_region, need.enterprise_size_class, need.enterprise_industry),
             ),
             flt,
             group_by,
         )
-        overall, groups = by_group(session, needs, key)
+        overall, groups = _overall_counts(summed_groups(session, needs, key), ("enterprises",))
 
     def row(group: Group | None, values: dict[str, Any]) -> FunnelRow:
         whole = _whole_numbers(values, FUNNEL_COLUMNS, FUNNEL_RATES)
@@ -586,42 +623,60 @@ def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankRespons
     calendar = Calendar(session)
     made = _Anchor(
         bank_id=Proposal.bank_id,
-        product_id=Proposal.product_id,
-        enterprise_id=Proposal.enterprise_id,
+        product_type=Proposal.product_type,
+        classification=(Proposal.enterprise_region, Proposal.enterprise_size_class, Proposal.enterprise_industry),
         month=calendar.month_of_stamp(Proposal.created_at),
         period=stamp_period(Proposal.created_at, flt.date_from, flt.date_to),
     )
     statuses = ("rejected", "granted", "expired", "pending", "withdrawn")
     days = calendar.days_between_stamps(Proposal.created_at, Proposal.first_answered_at)
+    since = day_start(flt.date_from) if flt.date_from is not None and flt.date_from > date.min else None
+    reasons = codes(REJECT_REASONS)
     proposals, key = _scope(
         select(
-            func.count(distinct(Proposal.enterprise_id)).label("enterprises"),
+            *_firsts(
+                "enterprises", lambda scope: getattr(Proposal, previous_proposal_made(scope)), since, None, flt, "bank"
+            ),
             func.count(Proposal.id).label("proposals"),
             func.count(Proposal.first_answered_at).label("answered"),
             _count(Proposal.taken_up).label("accepted"),
             *(_count(Proposal.status == status).label(status) for status in statuses),
-            func.avg(days).label("avg_response_days"),
+            _sum(days).label("response_days_sum"),
+            *(_count(Proposal.rejection_reason == reason).label(f"rejected_{reason}") for reason in reasons),
         ).select_from(Proposal),
         made,
         flt,
         "bank",
     )
-    overall, groups = by_group_with_median(session, proposals, days, "median_response_days", key)
-    rejections = _rejections(session, made, flt, key)
+    overall, groups = _overall_counts(summed_groups(session, proposals, key), ("enterprises",))
+    answered = proposals.where(Proposal.first_answered_at.is_not(None))
+    median_overall, median_groups = bucket_medians(session, days, answered, key, RESPONSE_BUCKET_DAYS)
 
-    def row(group: Group | None, values: dict[str, Any], bank: str | None) -> BankResponseRow:
+    def row(group: Group | None, values: dict[str, Any], median: float | None) -> BankResponseRow:
         whole = _whole_numbers(values, BANK_RESPONSE_COLUMNS, ("avg_response_days", "median_response_days"))
+        answered = whole["answered"]
+        rejections = sorted(
+            ((reason, int(values.get(f"rejected_{reason}") or 0)) for reason in reasons),
+            key=lambda pair: (-pair[1], pair[0]),
+        )
         return BankResponseRow(
             group=group,
             suppressed=False,
             **whole,
-            avg_response_days=_rounded(values.get("avg_response_days")),
-            median_response_days=_rounded(values.get("median_response_days")),
-            rejections=rejections.get(bank, ()),
+            avg_response_days=_rounded(values["response_days_sum"] / answered) if answered else None,
+            median_response_days=_rounded(median),
+            rejections=tuple(
+                ReasonCount(reason, label(REJECT_REASONS, reason, "zh"), label(REJECT_REASONS, reason, "en"), count)
+                for reason, count in rejections
+                if count
+            ),
         )
 
     labels = _labels(session, "bank", groups)
-    return _suppressed(row(None, overall, None), [row(labels[k], values, k) for k, values in groups.items()])
+    return _suppressed(
+        row(None, overall, median_overall),
+        [row(labels[k], values, median_groups.get(k)) for k, values in groups.items()],
+    )
 
 
 def risk(
@@ -634,7 +689,14 @@ def risk(
     calendar = Calendar(session)
     loans, key = _loan_scope(
         select(
-            *_loan_enterprises(flt, group_by, calendar),
+            *_firsts(
+                "enterprises",
+                lambda scope: getattr(Loan, previous_loan(scope)),
+                flt.date_from,
+                lambda previous: previous < calendar.month_start(Loan.granted_on),
+                flt,
+                group_by,
+            ),
             func.count(Loan.id).label("loans"),
             _sum(Loan.outstanding).label("outstanding"),
             _count(Loan.reported_overdue).label("overdue_loans"),
@@ -649,7 +711,7 @@ def risk(
         group_by,
         calendar,
     )
-    overall, groups = _overall_enterprises(summed_groups(session, loans, key))
+    overall, groups = _overall_counts(summed_groups(session, loans, key), ("enterprises",))
 
     def row(group: Group | None, values: dict[str, Any]) -> RiskRow:
         whole = _whole_numbers(values, RISK_COLUMNS, RISK_SHARES)
@@ -672,23 +734,21 @@ def risk(
 
 FUNNEL_RATES = ("proposed_rate", "accept_rate", "grant_rate", "need_grant_rate")
 RISK_SHARES = ("overdue_rate", "default_rate", "fund_cover", "bank_cover", "guarantor_cover")
-ENTERPRISE_GROUPINGS = ("industry", "region", "size_class")
 Row = TypeVar("Row", TotalsRow, FunnelRow, BankResponseRow, RiskRow)
 
 
 @dataclass(frozen=True)
 class _Anchor:
-    """Where a statement finds what the filter and the grouping refer to. A statement over needs has no bank
-    or product (None): it is never filtered or grouped by them (see :func:`funnel`)."""
+    """Where a statement finds what the filter and the grouping refer to: its rows' own columns (each table
+    the statistics read keeps its enterprise's classification: matchmaker.classification_copies,
+    enterprises.need_copies). A statement over needs has no bank or product type (None): it is never
+    filtered or grouped by them (see :func:`funnel`)."""
 
-    enterprise_id: ColumnElement[int]
     month: ColumnElement[str]
     period: list[Any]
+    classification: tuple[ColumnElement[str], ColumnElement[str], ColumnElement[str]]  # region, size, section
     bank_id: ColumnElement[int] | None = None
-    product_id: ColumnElement[int] | None = None
-    product_type: ColumnElement[str] | None = None  # None: the type of the product, joined
-    # None: the enterprise's, joined; else its copies (matchmaker.loan_classification)
-    classification: tuple[ColumnElement[str], ColumnElement[str], ColumnElement[str]] | None = None
+    product_type: ColumnElement[str] | None = None
 
 
 def _loan_scope(
@@ -700,10 +760,8 @@ def _loan_scope(
     """Filter and key a statement over loans by the loans' grant date and the type they were granted under."""
     anchor = _Anchor(
         bank_id=Loan.bank_id,
-        product_id=Loan.product_id,
         product_type=Loan.product_type,
         classification=(Loan.enterprise_region, Loan.enterprise_size_class, Loan.enterprise_industry),
-        enterprise_id=Loan.enterprise_id,
         month=calendar.month_of_date(Loan.granted_on),
         period=date_period(Loan.granted_on, flt.date_from, flt.date_to),
     )
@@ -713,30 +771,22 @@ def _loan_scope(
 def _scope(
     stmt: Select[Any], anchor: _Anchor, flt: StatsFilter, group_by: GroupBy | None
 ) -> tuple[Select[Any], ColumnElement[Any] | None]:
-    """Join the product and the enterprise when the filter or the grouping needs them, apply the filter, and
-    return the statement with the grouping's key expression (None without grouping)."""
-    product_type = anchor.product_type if anchor.product_type is not None else LoanProduct.type
-    if anchor.product_type is None and (flt.product_type is not None or group_by == "product_type"):
-        stmt = stmt.join(LoanProduct, LoanProduct.id == anchor.product_id)
-    if anchor.classification is not None:
-        region, size_class, industry = anchor.classification
-    else:
-        region, size_class, industry = Enterprise.region, Enterprise.size_class, func.substr(Enterprise.industry, 1, 1)
-        if _by_enterprise(flt, group_by):
-            stmt = stmt.join(Enterprise, Enterprise.id == anchor.enterprise_id)
+    """Apply the filter, and return the statement with the grouping's key expression (None without
+    grouping)."""
+    region, size_class, industry = anchor.classification
     conditions = list(anchor.period)
     for column, value in (
         (anchor.bank_id, flt.bank_id),
-        (product_type, flt.product_type),
+        (anchor.product_type, flt.product_type),
         (region, flt.region.strip() if flt.region is not None else None),
         (size_class, flt.size_class),
         (industry, flt.industry),
     ):
         if value is not None:
             conditions.append(column == value)
-    keys: dict[str, ColumnElement[Any]] = {
+    keys: dict[str, ColumnElement[Any] | None] = {
         "bank": anchor.bank_id,
-        "product_type": product_type,
+        "product_type": anchor.product_type,
         "industry": industry,
         "region": region,
         "size_class": size_class,
@@ -745,42 +795,60 @@ def _scope(
     return stmt.where(*conditions), keys[group_by] if group_by else None
 
 
-def _loan_enterprises(flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar) -> list[ColumnElement[int]]:
-    """The distinct enterprises with a loan in a group's row (``enterprises``) and in the overall row
-    (``overall_enterprises``, see :func:`_overall_enterprises`), counted as the loans that are their
-    enterprise's first in the period within the row's scope: the enterprise's previous loan at the row's
-    bank, of its product type, both or neither, as the filter and the grouping narrow the row, was granted
-    before the period began (and before the loan's month, for a row of a month). See
-    matchmaker.previous_loans."""
+def _row_scopes(flt: StatsFilter, group_by: GroupBy | None) -> tuple[Scope, Scope]:
+    """The scopes (matchmaker.scopes) of a group's row and of the overall row: the bank and the product type
+    as the filter and the grouping narrow them."""
     bank, product_type = flt.bank_id is not None, flt.product_type is not None
+    in_group = scope_for(bank=bank or group_by == "bank", product_type=product_type or group_by == "product_type")
+    return in_group, scope_for(bank=bank, product_type=product_type)
 
-    def first_in_row(previous: ColumnElement[date], month: bool) -> ColumnElement[int]:
+
+def _firsts(
+    name: str,
+    previous: Callable[[Scope], ColumnElement[Any]],
+    since: Any,
+    earlier_month: Callable[[ColumnElement[Any]], ColumnElement[bool]] | None,
+    flt: StatsFilter,
+    group_by: GroupBy | None,
+) -> list[ColumnElement[int]]:
+    """The distinct enterprises of a group's row (``name``) and of the overall row (``overall_<name>``, see
+    :func:`_overall_counts`), counted as the rows that are their enterprise's first in the row's scope and
+    period: the enterprise's ``previous`` row in the scope (matchmaker.previous_loans, previous_proposals)
+    came before the period began (``since``, None: no start) or, for a row of a month, before the row's
+    month (``earlier_month``)."""
+
+    def first_in_row(column: ColumnElement[Any], by_month: bool) -> ColumnElement[int]:
         # before the later of the period's start and the month's start
-        before = [previous < flt.date_from] if flt.date_from is not None else []
-        if month:
-            before.append(previous < calendar.month_start(Loan.granted_on))
-        return _count(or_(previous.is_(None), *before))
+        before = [column < since] if since is not None else []
+        if by_month and earlier_month is not None:
+            before.append(earlier_month(column))
+        return _count(or_(column.is_(None), *before))
 
-    in_group = scope_column(bank=bank or group_by == "bank", product_type=product_type or group_by == "product_type")
-    overall = scope_column(bank=bank, product_type=product_type)
+    in_group, overall = _row_scopes(flt, group_by)
     return [
-        first_in_row(in_group, group_by == "month").label("enterprises"),
-        first_in_row(overall, False).label("overall_enterprises"),
+        first_in_row(previous(in_group), group_by == "month").label(name),
+        first_in_row(previous(overall), False).label(f"overall_{name}"),
     ]
 
 
-def _overall_enterprises(result: tuple[Figures, dict[str, Figures]]) -> tuple[Figures, dict[str, Figures]]:
-    """Take the overall row's ``enterprises`` from its own count (:func:`_loan_enterprises`): an enterprise
-    with loans at two banks is one enterprise overall."""
+def _flagged(
+    name: str, flag: Callable[[Scope], ColumnElement[bool]], flt: StatsFilter, group_by: GroupBy | None
+) -> list[ColumnElement[int]]:
+    """The distinct needs of a group's row and of the overall row, counted as the rows flagged as their need's
+    first in the row's scope (a need's rows are all in its cohort or none is)."""
+    in_group, overall = _row_scopes(flt, group_by)
+    return [_count(flag(in_group)).label(name), _count(flag(overall)).label(f"overall_{name}")]
+
+
+def _overall_counts(
+    result: tuple[Figures, dict[str, Figures]], names: tuple[str, ...]
+) -> tuple[Figures, dict[str, Figures]]:
+    """Take the overall row's distinct counts ``names`` from their own columns (:func:`_firsts`,
+    :func:`_flagged`): an enterprise with loans at two banks is one enterprise overall."""
     overall, groups = result
     if overall:
-        overall = {**overall, "enterprises": overall["overall_enterprises"]}
+        overall = {**overall, **{name: overall[f"overall_{name}"] for name in names}}
     return overall, groups
-
-
-def _by_enterprise(flt: StatsFilter, group_by: GroupBy | None) -> bool:
-    """The filter or the grouping is about the enterprise (its table must be joined)."""
-    return group_by in ENTERPRISE_GROUPINGS or any(v is not None for v in (flt.region, flt.size_class, flt.industry))
 
 
 def _of_products(session: Session, condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -846,33 +914,6 @@ def _labels(session: Session, group_by: GroupBy | None, groups: dict[str, Figure
     if group_by == "month":
         return {k: Group("month", k, f"{k[:4]}年{int(k[5:])}月", k) for k in groups}
     return {k: Group(group_by, k, k, k) for k in groups}
-
-
-def _rejections(
-    session: Session, anchor: _Anchor, flt: StatsFilter, bank: ColumnElement[Any]
-) -> dict[str | None, tuple[ReasonCount, ...]]:
-    """Rejections by reason code per bank and overall (under None, their sum: one pass), most frequent first."""
-    stmt, _ = _scope(
-        select(bank, Proposal.rejection_reason, func.count())
-        .select_from(Proposal)
-        .where(Proposal.rejection_reason.is_not(None))
-        .group_by(bank, Proposal.rejection_reason),
-        anchor,
-        flt,
-        None,
-    )
-    counts: dict[str | None, Counter[str]] = {None: Counter()}
-    for bank_id, reason, count in session.execute(stmt):
-        counts.setdefault(str(bank_id), Counter())[reason] += count
-        counts[None][reason] += count
-    return {
-        group: tuple(
-            ReasonCount(code, label(REJECT_REASONS, code, "zh"), label(REJECT_REASONS, code, "en"), count)
-            for code, count in sorted(reasons.items(), key=lambda pair: (-pair[1], pair[0]))
-        )
-        for group, reasons in counts.items()
-        if reasons
-    }
 
 
 def _suppressed(overall: Row, groups: list[Row]) -> tuple[Row, list[Row]]:

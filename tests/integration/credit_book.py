@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from accounts.audit import AuditEntry
 from accounts.models import Account, Role
 from accounts.tokens import create_account
-from enterprises.models import FinancingNeed
+from enterprises.models import Enterprise, FinancingNeed
+from matchmaker.classification_copies import classification_of
 from matchmaker.models import CreditEvent, Loan, MatchingRound, Proposal, ProposalDecision
+from matchmaker.previous_proposals import link_proposals
 from products.models import Bank, LoanProduct
 from products.schemas import ProductSchema
 from products.service import create_product
@@ -63,6 +65,8 @@ def propose(
         need_submitted_at=need.created_at,
         product_id=loan_product.id,
         bank_id=loan_product.bank_id,
+        product_type=loan_product.type,
+        **classification_of(session.get_one(Enterprise, need.enterprise_id)),
         rank=1,
         weight=1.0,
         rate_min=loan_product.rate_min,
@@ -75,6 +79,8 @@ def propose(
     need.status = "matched"
     need.proposal_count += 1
     session.flush()
+    link_proposals(session, select(Proposal.enterprise_id).where(Proposal.id == proposal.id))
+    session.refresh(proposal)
     return proposal
 
 

@@ -18,12 +18,16 @@ from accounts.models import Account
 from accounts.tokens import account_for_token
 from enterprises.demo import DEMO_PASSWORD
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
+from enterprises.need_copies import need_copy_discrepancies
 from matchmaker import stats
+from matchmaker.classification_copies import classification_discrepancies
 from matchmaker.decisions import answer_discrepancies
 from matchmaker.demo import REGULATOR_TOKEN
 from matchmaker.ledger import ledger_amounts, loan_figure_discrepancies, reconcile
 from matchmaker.models import CreditEvent, Loan, Proposal, ScoringModel
 from matchmaker.need_figures import need_figure_discrepancies
+from matchmaker.previous_loans import previous_loan_discrepancies
+from matchmaker.previous_proposals import proposal_discrepancies
 from products.demo import BANKS
 from products.models import Bank, LoanProduct
 
@@ -150,7 +154,9 @@ def test_demo_load_if_empty_loads_once_then_does_nothing(
     ):
         assert timedelta(0) < answered - made < timedelta(days=7)
     assert answer_discrepancies(db_session) == [] and need_figure_discrepancies(db_session) == []
-    assert loan_figure_discrepancies(db_session) == []
+    assert loan_figure_discrepancies(db_session) == [] and previous_loan_discrepancies(db_session) == []
+    assert proposal_discrepancies(db_session) == [] and classification_discrepancies(db_session) == []
+    assert need_copy_discrepancies(db_session) == []
     overall, months = stats.totals(db_session, stats.StatsFilter(), "month")
     assert len(months) >= 3
     # The demo's figures reconcile with its ledger: credit granted, and the funnel's grants.

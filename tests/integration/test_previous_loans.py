@@ -1,6 +1,7 @@
-"""The grant dates of each loan's previous loans (matchmaker.previous_loans), by which the statistics count
-distinct enterprises: written with each grant, moved when a grant is dated before an existing loan, checked by
-previous_loan_discrepancies, filled by migration 0013; and an enterprise has one first loan at most."""
+"""What each loan keeps for the statistics to count distinct enterprises and needs (matchmaker.previous_loans):
+the grant dates of its enterprise's previous loans and whether it is its need's first, per scope; written with
+each grant, moved when a grant is dated before an existing loan, checked by previous_loan_discrepancies,
+filled by migrations 0013 and 0014; and an enterprise has one first loan at most."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,12 +15,19 @@ from enterprises.models import FinancingNeed
 from matchmaker.decisions import grant
 from matchmaker.ledger import china_today
 from matchmaker.models import Loan
-from matchmaker.previous_loans import SCOPES, PreviousLoanDiscrepancy, previous_loan_discrepancies
+from matchmaker.previous_loans import (
+    PreviousLoanDiscrepancy,
+    first_for_need,
+    previous_loan,
+    previous_loan_discrepancies,
+)
+from matchmaker.scopes import SCOPES
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, make_book, propose
 
 TODAY = china_today()
-COLUMNS = tuple(getattr(Loan, scope.column) for scope in SCOPES)
+COLUMNS = tuple(getattr(Loan, previous_loan(scope)) for scope in SCOPES)
+FLAGS = tuple(getattr(Loan, first_for_need(scope)) for scope in SCOPES)
 
 
 def day(days_ago: int) -> date:
@@ -28,14 +36,15 @@ def day(days_ago: int) -> date:
 
 def loans_of_one_enterprise(session: Session) -> list[Loan]:
     """Three grants to one enterprise, made in this order: at B1 (a credit loan) 10 days ago, at B2 (an IP
-    pledge loan) 20 days ago, at B1 15 days ago; the second and third are dated before loans already made."""
+    pledge loan) 20 days ago on the same need, at B1 15 days ago on another need; the second and third are
+    dated before loans already made."""
     b1 = make_book(session, "B1", quota=1_000 * WAN)
     b2 = make_book(session, "B2", type="ip_pledge_loan", collateral=["ip_pledge"], quota=1_000 * WAN)
     first_need = enterprise_with_need(session, 1, amount_wan=100)
     made = datetime.now(UTC) - timedelta(days=30)
     loans = []
     for book, days_ago, kind in ((b1, 10, "first_loan"), (b2, 20, "new_loan"), (b1, 15, "renewal")):
-        need = first_need if not loans else _another_need(session, first_need)
+        need = first_need if len(loans) < 2 else _another_need(session, first_need)
         proposal = propose(session, need, book.product, created_at=made)
         loans.append(grant(session, proposal, book.officer, 50 * WAN, 4.0, 12, day(days_ago), kind))
     session.commit()
@@ -60,6 +69,10 @@ def kept(session: Session, loan: Loan) -> tuple[date | None, ...]:
     return tuple(session.execute(select(*COLUMNS).where(Loan.id == loan.id)).one())
 
 
+def flags(session: Session, loan: Loan) -> tuple[bool, ...]:
+    return tuple(session.execute(select(*FLAGS).where(Loan.id == loan.id)).one())
+
+
 def test_each_grant_keeps_its_previous_loans_and_moves_those_after_it(db_session: Session) -> None:
     at_b1, at_b2, at_b1_earlier = loans_of_one_enterprise(db_session)
     # overall, at the bank, of the type, at the bank of the type
@@ -67,6 +80,12 @@ def test_each_grant_keeps_its_previous_loans_and_moves_those_after_it(db_session
     assert kept(db_session, at_b1_earlier) == (day(20), None, None, None)
     assert kept(db_session, at_b1) == (day(15), day(15), day(15), day(15))
     assert (at_b1.product_type, at_b2.product_type) == ("credit_loan", "ip_pledge_loan")
+    # the second grant on the first need is its first at B2 and of its type, not its first overall
+    assert [flags(db_session, loan) for loan in (at_b1, at_b2, at_b1_earlier)] == [
+        (True, True, True, True),
+        (False, True, True, True),
+        (True, True, True, True),
+    ]
     assert previous_loan_discrepancies(db_session) == []
 
 
@@ -90,12 +109,12 @@ def test_an_enterprise_has_one_first_loan(db_session: Session) -> None:
 def test_the_migration_fills_the_dates_from_the_loans(migrated_session: tuple[str, Session]) -> None:
     url, session = migrated_session
     loans = loans_of_one_enterprise(session)
-    before = [kept(session, loan) for loan in loans]
+    before = [(kept(session, loan), flags(session, loan)) for loan in loans]
     session.close()
 
     migrate.downgrade(url, "0012")
     migrate.upgrade(url)
-    assert [kept(session, loan) for loan in loans] == before
+    assert [(kept(session, loan), flags(session, loan)) for loan in loans] == before
     assert session.scalars(select(Loan.product_type).order_by(Loan.id)).all() == [
         "credit_loan",
         "ip_pledge_loan",

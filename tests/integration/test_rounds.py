@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from enterprises.models import Enterprise, FinancingNeed
 from enterprises.service import withdraw_need
+from matchmaker.classification_copies import classification_discrepancies
 from matchmaker.edges_csv import read_edges_csv
 from matchmaker.instance import violations
 from matchmaker.models import MatchingRound, Proposal
 from matchmaker.need_figures import need_figure_discrepancies
+from matchmaker.previous_proposals import proposal_discrepancies
 from matchmaker.rounds import RoundInProgress, RoundParams, component_stats, run_round, start_round
 from matchmaker.solver import solve
 from products.models import LoanProduct
@@ -84,6 +86,8 @@ def test_running_again_does_not_duplicate_pending_proposals(
     counts = db_session.execute(select(FinancingNeed.proposal_count, FinancingNeed.id)).all()
     assert sum(count for count, _ in counts) == first.stats["proposals"] + second.stats["proposals"] > 0
     assert need_figure_discrepancies(db_session) == []
+    # Each round relinks its enterprises' proposals (the second proposes for needs the first left).
+    assert proposal_discrepancies(db_session) == [] and classification_discrepancies(db_session) == []
 
 
 def test_withdrawn_needs_and_paused_products_drop_out(

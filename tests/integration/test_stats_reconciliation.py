@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from enterprises.models import Enterprise
+from matchmaker.classification_copies import classification_discrepancies
 from matchmaker.decisions import answer_discrepancies
 from matchmaker.ledger import CHINA, china_today, loan_figure_discrepancies
-from matchmaker.loan_classification import classification_discrepancies
 from matchmaker.models import Loan
 from matchmaker.need_figures import need_figure_discrepancies
 from matchmaker.previous_loans import previous_loan_discrepancies
+from matchmaker.previous_proposals import proposal_discrepancies
 from matchmaker.stats import (
     GROUPINGS,
     MIN_ENTERPRISES,
@@ -268,6 +269,7 @@ def test_the_proposals_and_needs_figures_agree(db_session: Session, world: tuple
     proposals and the loans say."""
     assert answer_discrepancies(db_session) == []
     assert need_figure_discrepancies(db_session) == []
+    assert proposal_discrepancies(db_session) == []
 
 
 def test_risk_reconciles_with_the_ledger(db_session: Session, world: tuple[World, LedgerRows]) -> None:

@@ -1,6 +1,6 @@
 """loans' product type, enterprise classification and previous loans: each loan keeps the type of its product
 when it was granted, a copy of its enterprise's region, size class and industry section
-(matchmaker.loan_classification), and the grant dates of its enterprise's previous loans (overall, at its bank,
+(matchmaker.classification_copies), and the grant dates of its enterprise's previous loans (overall, at its bank,
 of its type, at its bank of its type), by which the regulators' statistics count distinct enterprises
 (matchmaker.previous_loans); an enterprise has at most one first loan. Filled here from the products, the
 enterprises and the loans.

@@ -1,0 +1,86 @@
+"""The copies of an enterprise's classification that its loans and proposals keep for the statistics
+(matchmaker.classification_copies) and its needs keep (enterprises.need_copies): written with the grant, the
+proposal and the need, moved in the transaction of any flush that changes the enterprise, checked by
+classification_discrepancies and need_copy_discrepancies, filled by migrations 0013 and 0014."""
+
+from datetime import date
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from db import migrate
+from enterprises.models import Enterprise, FinancingNeed
+from enterprises.need_copies import need_copy_discrepancies
+from enterprises.service import update_enterprise
+from matchmaker.classification_copies import ClassificationDiscrepancy, classification_discrepancies
+from matchmaker.decisions import grant
+from matchmaker.models import Loan, Proposal
+from tests.conftest import enterprise_with_need
+from tests.integration.credit_book import WAN, make_book, propose
+
+TABLES = (Loan, Proposal, FinancingNeed)
+
+
+def granted(session: Session) -> tuple[Enterprise, Loan]:
+    book = make_book(session, quota=1_000 * WAN)
+    need = enterprise_with_need(session, 1, amount_wan=100)
+    loan = grant(
+        session, propose(session, need, book.product), book.officer, 50 * WAN, 4.0, 12, date.today(), "new_loan"
+    )
+    session.commit()
+    return session.get_one(Enterprise, need.enterprise_id), loan
+
+
+def copies(session: Session, loan: Loan) -> set[tuple[str | None, ...]]:
+    """The copies of the loan, its proposal and its need (one tuple when they agree)."""
+    ids = {Loan: loan.id, Proposal: loan.proposal_id, FinancingNeed: loan.need_id}
+    return {
+        tuple(
+            session.execute(
+                select(model.enterprise_region, model.enterprise_size_class, model.enterprise_industry).where(
+                    model.id == ids[model]
+                )
+            ).one()
+        )
+        for model in TABLES
+    }
+
+
+def test_the_copies_are_written_with_the_rows_and_follow_the_enterprise(db_session: Session) -> None:
+    enterprise, loan = granted(db_session)
+    assert copies(db_session, loan) == {(enterprise.region, enterprise.size_class, enterprise.industry[0])}
+
+    update_enterprise(db_session, enterprise, {"region": "某市高新区", "industry": "F51"})
+    assert copies(db_session, loan) == {("某市高新区", enterprise.size_class, "F")}  # in the same transaction
+    db_session.rollback()
+    assert copies(db_session, loan) == {("某市城区", enterprise.size_class, "C")}  # and undone with it
+
+    enterprise.size_class = "micro"
+    db_session.commit()
+    assert copies(db_session, loan) == {("某市城区", "micro", "C")}
+    assert classification_discrepancies(db_session) == []
+    assert need_copy_discrepancies(db_session) == []
+
+
+def test_discrepancies_name_the_row_and_the_copy_that_disagrees(db_session: Session) -> None:
+    enterprise, loan = granted(db_session)
+    db_session.execute(text("UPDATE loans SET enterprise_region = 'elsewhere' WHERE id = :id"), {"id": loan.id})
+    db_session.execute(text("UPDATE proposals SET enterprise_industry = 'Z' WHERE id = :id"), {"id": loan.proposal_id})
+    db_session.commit()
+    assert classification_discrepancies(db_session) == [
+        ClassificationDiscrepancy("loans", loan.id, "enterprise_region", "elsewhere", enterprise.region),
+        ClassificationDiscrepancy("proposals", loan.proposal_id, "enterprise_industry", "Z", "C"),
+    ]
+
+
+def test_the_migrations_fill_the_copies_from_the_enterprises(migrated_session: tuple[str, Session]) -> None:
+    url, session = migrated_session
+    _, loan = granted(session)
+    before = copies(session, loan)
+    session.close()
+
+    migrate.downgrade(url, "0012")
+    migrate.upgrade(url)
+    assert copies(session, loan) == before
+    assert classification_discrepancies(session) == []
+    assert need_copy_discrepancies(session) == []

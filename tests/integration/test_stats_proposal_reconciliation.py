@@ -1,0 +1,264 @@
+"""The funnel (by need, and by bank and product type) and the banks' view equal the same figures computed in
+Python from the proposals, their decisions, the needs and the loans, on the seeded random market (needs
+submitted and proposed out of order, several needs and banks per enterprise, enterprises reclassified and
+needs' submission moved after the fact), under periods and filters: the distinct enterprises and needs that
+matchmaker.previous_proposals, previous_loans and enterprises.need_copies count without sorting, and the exact
+median response time that stats_sql.bucket_medians finds without sorting."""
+
+import statistics
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from enterprises.models import Enterprise, FinancingNeed
+from enterprises.need_copies import need_copy_discrepancies
+from matchmaker.decisions import BANK_DECISIONS, TAKEN_UP
+from matchmaker.ledger import CHINA, china_today
+from matchmaker.models import Loan, Proposal, ProposalDecision
+from matchmaker.previous_proposals import proposal_discrepancies
+from matchmaker.stats import MIN_ENTERPRISES, StatsFilter, bank_responsiveness, funnel
+from matchmaker.stats_sql import Calendar, bucket_medians
+from tests.integration.stats_world import build_world
+
+TODAY = china_today()
+
+
+class Book:
+    """The proposals with what their decisions say, and the loans, read as plain rows."""
+
+    def __init__(self, session: Session) -> None:
+        self.proposals = session.execute(
+            select(
+                Proposal.id,
+                Proposal.need_id,
+                Proposal.enterprise_id,
+                Proposal.bank_id,
+                Proposal.product_id,
+                Proposal.status,
+                Proposal.created_at,
+                Proposal.need_submitted_at,
+            ).order_by(Proposal.id)
+        ).all()
+        self.types = dict(session.execute(select(Proposal.id, Proposal.product_type)).all())
+        decisions = session.execute(
+            select(
+                ProposalDecision.proposal_id,
+                ProposalDecision.decision,
+                ProposalDecision.reason,
+                ProposalDecision.decided_at,
+            )
+        ).all()
+        self.answered: dict[int, Any] = {}
+        self.taken_up: set[int] = set()
+        self.reasons: dict[int, str] = {}
+        for proposal_id, decision, reason, decided_at in decisions:
+            if decision in BANK_DECISIONS:
+                self.answered[proposal_id] = min(decided_at, self.answered.get(proposal_id, decided_at))
+            if decision in TAKEN_UP:
+                self.taken_up.add(proposal_id)
+            if decision == "rejected":
+                self.reasons[proposal_id] = reason
+        self.loans = session.execute(select(Loan.proposal_id, Loan.need_id, Loan.granted_amount)).all()
+        self.needs = session.execute(
+            select(
+                FinancingNeed.id,
+                FinancingNeed.enterprise_id,
+                FinancingNeed.amount,
+                FinancingNeed.created_at,
+                Enterprise.region,
+                Enterprise.size_class,
+                Enterprise.industry,
+            ).join(Enterprise, Enterprise.id == FinancingNeed.enterprise_id)
+        ).all()
+
+    def needs_funnel(self, needs: list[Any]) -> dict[str, Any]:
+        ids = {need.id for need in needs}
+        proposals = [p for p in self.proposals if p.need_id in ids]
+        loans = [loan for loan in self.loans if loan.need_id in ids]
+        granted = {need_id: sum(loan.granted_amount for loan in loans if loan.need_id == need_id) for need_id in ids}
+        return {
+            "enterprises": len({need.enterprise_id for need in needs}),
+            "needs_submitted": len(needs),
+            "amount_asked": sum(need.amount for need in needs),
+            "needs_proposed": len({p.need_id for p in proposals}),
+            "proposals": len(proposals),
+            "accepted": sum(1 for p in proposals if p.id in self.taken_up),
+            "granted": len(loans),
+            "needs_granted": len({loan.need_id for loan in loans}),
+            "granted_amount": sum(granted.values()),
+            "unmet_amount": sum(max(0, need.amount - granted[need.id]) for need in needs),
+        }
+
+    def chosen(self, flt: StatsFilter, when: Callable[[Any], Any]) -> list[Any]:
+        def in_period(proposal: Any) -> bool:
+            day = when(proposal).astimezone(CHINA).date()
+            return (flt.date_from is None or day >= flt.date_from) and (flt.date_to is None or day <= flt.date_to)
+
+        return [
+            p
+            for p in self.proposals
+            if in_period(p) and flt.bank_id in (None, p.bank_id) and flt.product_type in (None, self.types[p.id])
+        ]
+
+    def key(self, proposal: Any, group_by: str | None) -> str:
+        if group_by == "bank":
+            return str(proposal.bank_id)
+        if group_by == "product_type":
+            return self.types[proposal.id]
+        return proposal.need_submitted_at.astimezone(CHINA).strftime("%Y-%m")
+
+    def funnel(self, proposals: list[Any]) -> dict[str, Any]:
+        ids = {p.id for p in proposals}
+        loans = [loan for loan in self.loans if loan.proposal_id in ids]
+        return {
+            "enterprises": len({p.enterprise_id for p in proposals}),
+            "proposals": len(proposals),
+            "needs_proposed": len({p.need_id for p in proposals}),
+            "accepted": len(ids & self.taken_up),
+            "granted": sum(1 for p in proposals if p.status == "granted"),
+            "needs_granted": len({loan.need_id for loan in loans}),
+            "granted_amount": sum(loan.granted_amount for loan in loans),
+        }
+
+    def banks(self, proposals: list[Any]) -> dict[str, Any]:
+        days = [
+            (self.answered[p.id] - p.created_at).total_seconds() / 86400 for p in proposals if p.id in self.answered
+        ]
+        reasons: dict[str, int] = {}
+        for p in proposals:
+            if p.id in self.reasons:
+                reasons[self.reasons[p.id]] = reasons.get(self.reasons[p.id], 0) + 1
+        return {
+            "enterprises": len({p.enterprise_id for p in proposals}),
+            "proposals": len(proposals),
+            "answered": len(days),
+            "accepted": sum(1 for p in proposals if p.id in self.taken_up),
+            **{s: sum(1 for p in proposals if p.status == s) for s in ("rejected", "granted", "expired", "pending")},
+            "avg_response_days": statistics.fmean(days) if days else None,
+            "median_response_days": statistics.median(days) if days else None,
+            "rejections": sorted(reasons.items(), key=lambda pair: (-pair[1], pair[0])),
+        }
+
+
+def check(row: Any, expected: dict[str, Any], where: str) -> None:
+    if expected["enterprises"] < MIN_ENTERPRISES or row.suppressed:
+        return  # the small-group rule is tested on its own (test_stats_funnel.py)
+    for name, value in expected.items():
+        actual = getattr(row, name)
+        if name == "rejections":
+            actual = [(reason.code, reason.count) for reason in actual]
+        assert actual == (pytest.approx(value, abs=1e-4) if isinstance(value, float) else value), f"{where}: {name}"
+
+
+@pytest.fixture
+def book(db_session: Session) -> Book:
+    """The random world, after some enterprises moved region or changed size class (the statistics are about
+    their current record) and some needs' submission was moved back (as a data correction would)."""
+    build_world(db_session, seed=20261201)
+    enterprises = db_session.scalars(select(Enterprise).order_by(Enterprise.id)).all()
+    for enterprise in enterprises[::7]:
+        enterprise.region = "某市新区"
+    for enterprise in enterprises[3::7]:
+        enterprise.size_class = "medium"
+    for need in db_session.scalars(select(FinancingNeed).order_by(FinancingNeed.id)).all()[::9]:
+        need.created_at -= timedelta(days=40)
+    db_session.commit()
+    return Book(db_session)
+
+
+def filters(book: Book) -> list[StatsFilter]:
+    bank_id = book.proposals[0].bank_id
+    return [
+        StatsFilter(),
+        StatsFilter(date_from=TODAY - timedelta(days=150)),
+        StatsFilter(date_from=TODAY - timedelta(days=200), date_to=TODAY - timedelta(days=60)),
+        StatsFilter(bank_id=bank_id),
+        StatsFilter(product_type="credit_loan", date_from=TODAY - timedelta(days=120)),
+        StatsFilter(bank_id=bank_id, product_type="credit_loan"),
+    ]
+
+
+def test_the_kept_columns_agree_with_the_rows(db_session: Session, book: Book) -> None:
+    assert proposal_discrepancies(db_session) == []
+    assert need_copy_discrepancies(db_session) == []
+
+
+def test_the_funnel_by_bank_and_type_reconciles(db_session: Session, book: Book) -> None:
+    assert len({p.need_id for p in book.proposals}) < len(book.proposals)  # needs with several proposals
+    for flt in filters(book):
+        groupings = ["bank", "product_type"] + (["month"] if flt.bank_id or flt.product_type else [])
+        for group_by in groupings:
+            proposals = book.chosen(flt, lambda p: p.need_submitted_at)
+            overall, groups = funnel(db_session, flt, group_by)  # type: ignore[arg-type]
+            check(overall, book.funnel(proposals), f"{flt} by {group_by}")
+            expected: dict[str, list[Any]] = {}
+            for proposal in proposals:
+                expected.setdefault(book.key(proposal, group_by), []).append(proposal)
+            assert sorted(row.group.key for row in groups) == sorted(expected), f"{flt} by {group_by}"
+            for row in groups:
+                check(row, book.funnel(expected[row.group.key]), f"{flt} by {group_by} [{row.group.key}]")
+
+
+def test_the_funnel_by_need_reconciles(db_session: Session, book: Book) -> None:
+    def key(need: Any, group_by: str) -> str:
+        return {
+            "region": need.region,
+            "size_class": need.size_class,
+            "industry": need.industry[0],
+            "month": need.created_at.astimezone(CHINA).strftime("%Y-%m"),
+        }[group_by]
+
+    for flt in (
+        StatsFilter(),
+        StatsFilter(date_from=TODAY - timedelta(days=150)),
+        StatsFilter(date_from=TODAY - timedelta(days=250), date_to=TODAY - timedelta(days=50), region="某市新区"),
+        StatsFilter(size_class="medium", date_from=TODAY - timedelta(days=200)),
+    ):
+        needs = [
+            need
+            for need in book.needs
+            if (flt.date_from is None or need.created_at.astimezone(CHINA).date() >= flt.date_from)
+            and (flt.date_to is None or need.created_at.astimezone(CHINA).date() <= flt.date_to)
+            and flt.region in (None, need.region)
+            and flt.size_class in (None, need.size_class)
+        ]
+        for group_by in (None, "region", "size_class", "industry", "month"):
+            overall, groups = funnel(db_session, flt, group_by)  # type: ignore[arg-type]
+            check(overall, book.needs_funnel(needs), f"{flt} by {group_by}")
+            expected: dict[str, list[Any]] = {}
+            for need in needs if group_by else []:
+                expected.setdefault(key(need, group_by), []).append(need)
+            assert sorted(row.group.key for row in groups) == sorted(expected), f"{flt} by {group_by}"
+            for row in groups:
+                check(row, book.needs_funnel(expected[row.group.key]), f"{flt} by {group_by} [{row.group.key}]")
+
+
+def test_the_banks_view_reconciles(db_session: Session, book: Book) -> None:
+    assert sum(1 for p in book.proposals if p.id in book.answered) > 50
+    for flt in filters(book):
+        proposals = book.chosen(flt, lambda p: p.created_at)
+        overall, groups = bank_responsiveness(db_session, flt)
+        check(overall, book.banks(proposals), str(flt))
+        for row in groups:
+            of_bank = [p for p in proposals if str(p.bank_id) == row.group.key]
+            check(row, book.banks(of_bank), f"{flt} [{row.group.key}]")
+
+
+@pytest.mark.parametrize("width", [1 / 24, 2.0, 50.0])
+def test_bucket_medians_are_exact_whatever_the_bucket(db_session: Session, book: Book, width: float) -> None:
+    """Buckets of an hour hold one answer or none here; of two and fifty days, many: each finds the median."""
+    days = Calendar(db_session).days_between_stamps(Proposal.created_at, Proposal.first_answered_at)
+    overall, groups = bucket_medians(db_session, days, select(Proposal.id), Proposal.bank_id, width)
+    answered = [p for p in book.proposals if p.id in book.answered]
+    assert overall == pytest.approx(
+        statistics.median((book.answered[p.id] - p.created_at).total_seconds() / 86400 for p in answered), abs=1e-6
+    )
+    for bank_id in {p.bank_id for p in answered}:
+        of_bank = [
+            (book.answered[p.id] - p.created_at).total_seconds() / 86400 for p in answered if p.bank_id == bank_id
+        ]
+        assert groups[str(bank_id)] == pytest.approx(statistics.median(of_bank), abs=1e-6)
