@@ -68,6 +68,7 @@ from matchmaker.stats_sql import (
     histogram_medians,
     lists_code,
     lists_no_collateral,
+    month_key,
     stamp_period,
     summed_groups,
     tune_for_statistics,
@@ -912,7 +913,7 @@ def _labels(session: Session, group_by: GroupBy | None, groups: dict[str, Figure
         table = tables[group_by]
         return {k: Group(group_by, k, label(table, k, "zh"), label(table, k, "en")) for k in groups}
     if group_by == "month":
-        return {k: Group("month", k, f"{k[:4]}年{int(k[5:])}月", k) for k in groups}
+        return {k: Group("month", month_key(k), f"{k[:4]}年{int(k[4:])}月", month_key(k)) for k in groups}
     return {k: Group(group_by, k, k, k) for k in groups}
 
 

@@ -12,10 +12,11 @@ from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from accounts.models import Account, Role
-from api.database import session
+from api.database import in_sessions_of_their_own, session
 from api.pages import stats_display as display
 from api.pages.access import session_roles_required
 from api.pages.forms import localise
@@ -24,6 +25,7 @@ from enterprises.regions import registered_regions
 from matchmaker import stats
 from matchmaker.ledger import china_today
 from matchmaker.stats_csv import stats_csv
+from matchmaker.stats_sql import one_process_per_statement
 from products.models import Bank
 from reference.codes import INDUSTRY_SECTIONS, PRODUCT_TYPES, REJECT_REASONS, SIZE_CLASSES, Code
 
@@ -45,6 +47,8 @@ GROUPINGS: tuple[Code, ...] = (
 # Grouped by these, matchmaker.stats.funnel leaves the figures about all needs empty (a need is not
 # addressed to a bank or a product type).
 NEEDS_NOT_BY = ("bank", "product_type")
+# The page's statistics run on this many database connections at once (api.database.in_sessions_of_their_own).
+STATISTICS_CONNECTIONS = 2
 FUNNEL_STEPS = ("needs_submitted", "needs_proposed", "proposals", "accepted", "granted")
 TOTALS_HEADERS = {column.name: column for column in stats.TOTALS_COLUMNS}
 FUNNEL_HEADERS = {column.name: column for column in stats.FUNNEL_COLUMNS}
@@ -153,15 +157,26 @@ def sharing_rule() -> stats.SharingRule:
 def figures(flt: stats.StatsFilter, group_by: stats.GroupBy) -> dict[str, Any]:
     """Every figure the page shows, with the tables and charts made of them."""
     locale = locale_name()
-    db = session()
-    totals, totals_groups = stats.totals(db, flt, group_by)
-    months = totals_groups if group_by == "month" else stats.totals(db, flt, "month")[1]
-    funnel_total, funnel_groups = stats.funnel(db, flt, group_by)
-    # Grouped by bank or product type the rows count proposals only; the whole funnel comes ungrouped.
-    funnel = stats.funnel(db, flt)[0] if group_by in NEEDS_NOT_BY else funnel_total
-    banks, bank_rows = stats.bank_responsiveness(db, flt)
     sharing = sharing_rule()
-    risk, risk_groups = stats.risk(db, flt, group_by, sharing)
+    jobs: dict[str, Callable[[Session], Any]] = {  # the longest first (bench/stats.py)
+        "banks": lambda db: stats.bank_responsiveness(db, flt),
+        "totals": lambda db: stats.totals(db, flt, group_by),
+        "funnel": lambda db: stats.funnel(db, flt, group_by),
+        "risk": lambda db: stats.risk(db, flt, group_by, sharing),
+    }
+    if group_by != "month":
+        jobs["months"] = lambda db: stats.totals(db, flt, "month")
+    if group_by in NEEDS_NOT_BY:  # grouped so, the rows count proposals only; the whole funnel comes ungrouped
+        jobs["whole_funnel"] = lambda db: stats.funnel(db, flt)
+    done = in_sessions_of_their_own(
+        {name: _one_process_each(job) for name, job in jobs.items()}, STATISTICS_CONNECTIONS
+    )
+    totals, totals_groups = done["totals"]
+    months = done["months"][1] if "months" in done else totals_groups
+    funnel_total, funnel_groups = done["funnel"]
+    funnel = done["whole_funnel"][0] if "whole_funnel" in done else funnel_total
+    banks, bank_rows = done["banks"]
+    risk, risk_groups = done["risk"]
     return {
         "totals": totals,
         "totals_table": display.table(totals_groups, stats.TOTALS_COLUMNS, locale, totals),
@@ -187,6 +202,10 @@ def figures(flt: stats.StatsFilter, group_by: stats.GroupBy) -> dict[str, Any]:
             for row in rows
         ),
     }
+
+
+def _one_process_each(job: Callable[[Session], Any]) -> Callable[[Session], Any]:
+    return lambda db: job(one_process_per_statement(db))
 
 
 def _charts(
