@@ -169,8 +169,8 @@ def summed_groups(
     over the rows does, where a ROLLUP would aggregate every row twice. The overall figures are {} when
     grouped rows found nothing."""
     if key is None:
-        return _first(session.execute(stmt).mappings().all()), {}
-    rows = session.execute(stmt.add_columns(key.label(KEY)).group_by(key)).mappings()
+        return _first(_rows(session, stmt).all()), {}
+    rows = _rows(session, stmt.add_columns(key.label(KEY)).group_by(key))
     groups = {str(row[KEY]): _figures(row) for row in rows}
     overall: Figures = {}
     for figures in groups.values():
@@ -198,7 +198,7 @@ def histogram_medians(
     medians = _middle_mean(overall, None, null() if key is None else cast(null(), key.type))
     if key is not None:
         medians = union_all(_middle_mean(counts, counts.c[KEY], counts.c[KEY]), medians)
-    found = {row[KEY]: float(row["median"]) for row in session.execute(medians).mappings()}
+    found = {row[KEY]: float(row["median"]) for row in _rows(session, medians)}
     return found.pop(None, None), {str(group): median for group, median in found.items()}
 
 
@@ -235,7 +235,7 @@ def bucket_medians(
         *keyed, bucket.label("bucket"), func.count().label("count"), maintain_column_froms=True
     ).group_by(*([key] if key is not None else []), bucket)
     histograms: dict[str | None, Counter[int]] = {None: Counter()}
-    for row in session.execute(counts).mappings():
+    for row in _rows(session, counts):
         if row["bucket"] is None:
             continue  # the rows without a value
         group = str(row[KEY]) if key is not None else None
@@ -249,7 +249,7 @@ def bucket_medians(
         chosen = rows.with_only_columns(
             *keyed, bucket.label("bucket"), value.label("value"), maintain_column_froms=True
         ).where(bucket.in_(needed))
-        for row in session.execute(chosen).mappings():
+        for row in _rows(session, chosen):
             group = str(row[KEY]) if key is not None else None
             for owner in {group, None}:
                 if int(row["bucket"]) in wanted[owner]:
@@ -286,6 +286,13 @@ def _median_in_buckets(histogram: Counter[int], values: dict[int, list[float]]) 
                 found.append(sorted(values[bucket])[position - seen])
         seen += count
     return sum(found) / len(found)
+
+
+def _rows(session: Session, stmt: Any) -> Any:
+    """The rows of ``stmt`` as mappings, read on the session's connection: the statistics' statements name
+    no ORM entity, and the ORM's result processing took 50 ms of the banks' view on the rows of its
+    histogram."""
+    return session.connection().execute(stmt).mappings()
 
 
 def _first(rows: Any) -> Figures:
