@@ -31,11 +31,13 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, delete, insert, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
+from enterprises.need_copies import link_needs
 from enterprises.size_class import classify_size
 from enterprises.uscc import CHARSET, check_character
 from matchmaker import rounds
@@ -213,6 +215,7 @@ def load_market(engine: Engine, needs: int, products: int, banks: int, seed: int
         connection.execute(insert(Enterprise), enterprises)
         connection.execute(insert(FinancialProfile), profiles)
         connection.execute(insert(FinancingNeed), need_rows)
+        link_needs(Session(bind=connection), None)  # what the app keeps on each need (its flush listener)
 
 
 def reset(engine: Engine) -> None:

@@ -10,13 +10,13 @@ enterprise's classification, for all the needs of the enterprises concerned, wit
 window function, in the flush's transaction (the listener below, on every session, so that no writer has to
 remember it). :func:`need_copy_discrepancies` recomputes every need's and lists the differences."""
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, event, func, inspect, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from db.base import UTCDateTime
+from db.kept_columns import Discrepancy, kept_column_discrepancies, write_kept_columns
 from enterprises.models import Enterprise, FinancingNeed
 
 CLASSIFYING = ("region", "size_class", "industry")
@@ -43,12 +43,7 @@ def _recomputed(enterprises: Select[Any] | list[int] | None) -> Any:
 def link_needs(session: Session, enterprises: Select[Any] | list[int] | None) -> None:
     """Write the copies of every need of ``enterprises`` (None: of every enterprise, for a book loaded in
     bulk)."""
-    recomputed = _recomputed(enterprises)
-    session.connection().execute(
-        update(FinancingNeed)
-        .where(FinancingNeed.id == recomputed.c.id)
-        .values({name: recomputed.c[name] for name in COLUMNS})
-    )
+    write_kept_columns(session, FinancingNeed, _recomputed(enterprises), list(COLUMNS))
 
 
 def _changed(instance: object, names: tuple[str, ...]) -> bool:
@@ -66,32 +61,14 @@ def _follow_needs_and_enterprises(session: Session, _flush: UOWTransaction) -> N
         elif isinstance(item, Enterprise) and _changed(item, CLASSIFYING):
             enterprises.add(item.id)
     if enterprises:
+        # Two needs of one enterprise submitted at once: the second waits here for the first to commit, so
+        # that its window sees the first need (on PostgreSQL; SQLite lets one writer in at a time).
+        session.connection().execute(
+            update(Enterprise).where(Enterprise.id.in_(sorted(enterprises))).values(updated_at=Enterprise.updated_at)
+        )
         link_needs(session, sorted(enterprises))
 
 
-@dataclass(frozen=True)
-class NeedCopyDiscrepancy:
-    need_id: int
-    column: str
-    kept: Any
-    actual: Any
-
-
-def need_copy_discrepancies(session: Session) -> list[NeedCopyDiscrepancy]:
+def need_copy_discrepancies(session: Session) -> list[Discrepancy]:
     """Every kept copy that differs from the enterprises and the needs (empty when they agree)."""
-    recomputed = _recomputed(None)
-    rows = session.execute(
-        select(
-            FinancingNeed.id,
-            *(getattr(FinancingNeed, name) for name in COLUMNS),
-            *(recomputed.c[name] for name in COLUMNS),
-        )
-        .join(recomputed, recomputed.c.id == FinancingNeed.id)
-        .order_by(FinancingNeed.id)
-    )
-    found: list[NeedCopyDiscrepancy] = []
-    for need_id, *values in rows:
-        for name, kept, actual in zip(COLUMNS, values[: len(COLUMNS)], values[len(COLUMNS) :], strict=True):
-            if kept != actual:
-                found.append(NeedCopyDiscrepancy(need_id, name, kept, actual))
-    return found
+    return kept_column_discrepancies(session, FinancingNeed, _recomputed(None), list(COLUMNS))

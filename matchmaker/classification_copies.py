@@ -10,12 +10,10 @@ proposals in the same transaction (the listener below, on every session, so that
 has to remember it). :func:`classification_discrepancies` compares every loan and proposal with its
 enterprise."""
 
-from dataclasses import dataclass
-from typing import Any
-
 from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
+from db.kept_columns import Discrepancy, kept_column_discrepancies
 from enterprises.models import Enterprise
 from matchmaker.models import Loan, Proposal
 
@@ -42,29 +40,20 @@ def _follow_enterprises(session: Session, _flush: UOWTransaction) -> None:
                 )
 
 
-@dataclass(frozen=True)
-class ClassificationDiscrepancy:
-    table: str
-    row_id: int
-    column: str
-    kept: str
-    actual: str
-
-
-def classification_discrepancies(session: Session) -> list[ClassificationDiscrepancy]:
+def classification_discrepancies(session: Session) -> list[Discrepancy]:
     """Every loan or proposal whose copy of its enterprise's classification differs from the enterprise
     (empty when they agree)."""
-    actual = (Enterprise.region, Enterprise.size_class, func.substr(Enterprise.industry, 1, 1))
-    found: list[ClassificationDiscrepancy] = []
+    found: list[Discrepancy] = []
     for model in (Loan, Proposal):
-        kept: list[Any] = [getattr(model, name) for name in COPIES]
-        rows = session.execute(
-            select(model.id, *kept, *actual).join(Enterprise, Enterprise.id == model.enterprise_id).order_by(model.id)
+        recomputed = (
+            select(
+                model.id,
+                Enterprise.region.label("enterprise_region"),
+                Enterprise.size_class.label("enterprise_size_class"),
+                func.substr(Enterprise.industry, 1, 1).label("enterprise_industry"),
+            )
+            .join(Enterprise, Enterprise.id == model.enterprise_id)
+            .subquery()
         )
-        for row_id, *values in rows:
-            found += [
-                ClassificationDiscrepancy(model.__tablename__, row_id, name, k, a)
-                for name, k, a in zip(COPIES, values[:3], values[3:], strict=True)
-                if k != a
-            ]
+        found += kept_column_discrepancies(session, model, recomputed, list(COPIES))
     return found

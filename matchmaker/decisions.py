@@ -104,10 +104,10 @@ def grant(
     granted total, in one transaction (see the module's docstring for the rules)."""
     product = proposal.product
     _check_terms(product, proposal, amount, rate, term_months, granted_on, kind)
+    enterprise = _lock_enterprise(session, proposal.enterprise_id)
     need = _lock_need(session, proposal)
     _require(proposal, ("pending", "accepted"), "granted")
     _require_live_need(need)
-    enterprise = _lock_enterprise(session, need.enterprise_id)
     if kind == "first_loan" and not enterprise.first_time_borrower:
         raise DecisionError(
             "不是首贷 / not a first loan",
@@ -243,7 +243,8 @@ def _lock_need(session: Session, proposal: Proposal) -> FinancingNeed:
 
 
 def _lock_enterprise(session: Session, enterprise_id: int) -> Enterprise:
-    """Take the enterprise's write lock (after its need's, before the product's) and reload it: two grants
+    """Take the enterprise's write lock (first: before its need's, as a change of the enterprise, which then
+    updates the copies its needs, loans and proposals keep, takes it before theirs) and reload it: two grants
     to one enterprise run one after the other, so that each sees the other's loan (its first-time borrower
     status, its previous loans: matchmaker.previous_loans)."""
     session.execute(

@@ -21,7 +21,8 @@ FIGURES = ("proposal_count", "taken_up_count", "loan_count", "granted_amount")
 def lock_need(session: Session, need_id: int) -> None:
     """Take the need's write lock for the rest of the transaction: a no-op UPDATE (it sets updated_at to
     itself), a row lock on PostgreSQL and the database write lock on SQLite, where SELECT ... FOR UPDATE would
-    lock nothing. The order every writer takes locks in: the need, then its loan, then the product."""
+    lock nothing. The order every writer takes locks in: the enterprise (a grant, a round, a change of the
+    enterprise), then the need, then its loan, then the product."""
     session.execute(
         update(FinancingNeed)
         .where(FinancingNeed.id == need_id)

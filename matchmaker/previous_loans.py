@@ -18,13 +18,13 @@ follows it when a grant is dated before an existing one (a bank may date a grant
 in the transaction of the grant and under the enterprise's lock. :func:`previous_loan_discrepancies`
 recomputes every column with window functions and lists the differences."""
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, func, select, update
 from sqlalchemy.orm import Session
 
+from db.kept_columns import Discrepancy, kept_column_discrepancies, write_kept_columns
 from matchmaker.models import Loan
 from matchmaker.scopes import SCOPES, Scope
 
@@ -91,36 +91,9 @@ def _recomputed() -> Any:
 
 def link_all_loans(session: Session) -> None:
     """Write every loan's columns at once (for a book loaded in bulk: bench/stats_data.py)."""
-    recomputed = _recomputed()
-    session.execute(
-        update(Loan)
-        .where(Loan.id == recomputed.c.id)
-        .values({name: recomputed.c[name] for name in COLUMNS})
-        .execution_options(synchronize_session=False)
-    )
+    write_kept_columns(session, Loan, _recomputed(), list(COLUMNS))
 
 
-@dataclass(frozen=True)
-class PreviousLoanDiscrepancy:
-    loan_id: int
-    column: str
-    kept: Any
-    actual: Any
-
-
-def previous_loan_discrepancies(session: Session) -> list[PreviousLoanDiscrepancy]:
+def previous_loan_discrepancies(session: Session) -> list[Discrepancy]:
     """Every kept column that differs from the loans (empty when they agree)."""
-    recomputed = _recomputed()
-    rows = session.execute(
-        select(Loan.id, *(getattr(Loan, name) for name in COLUMNS), *(recomputed.c[name] for name in COLUMNS))
-        .join(recomputed, recomputed.c.id == Loan.id)
-        .order_by(Loan.id)
-    )
-    found: list[PreviousLoanDiscrepancy] = []
-    for loan_id, *values in rows:
-        for name, kept, actual in zip(COLUMNS, values[: len(COLUMNS)], values[len(COLUMNS) :], strict=True):
-            if isinstance(kept, bool):
-                actual = bool(actual)
-            if kept != actual:
-                found.append(PreviousLoanDiscrepancy(loan_id, name, kept, actual))
-    return found
+    return kept_column_discrepancies(session, Loan, _recomputed(), list(COLUMNS))

@@ -15,13 +15,14 @@ every proposal of the enterprises a round proposed to, with window functions, in
 round may propose for a need submitted before the enterprise's needs proposed earlier, which moves those).
 :func:`proposal_discrepancies` recomputes every proposal's and lists the differences."""
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ARRAY, Integer, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from db.base import UTCDateTime
+from db.kept_columns import Discrepancy, kept_column_discrepancies, write_kept_columns
+from enterprises.models import Enterprise
 from matchmaker.models import Proposal
 from matchmaker.scopes import SCOPES, Scope
 
@@ -40,9 +41,12 @@ def previous_proposal_made(scope: Scope) -> str:
 
 def _recomputed(enterprises: Select[Any] | None) -> Any:
     """The columns of the proposals of ``enterprises`` (a select of enterprise ids; None: of all), as their
-    proposals say (a subquery with ``id``)."""
+    proposals and their enterprises say (a subquery with ``id``)."""
     stmt = select(
         Proposal.id,
+        Enterprise.region.label("enterprise_region"),
+        Enterprise.size_class.label("enterprise_size_class"),
+        func.substr(Enterprise.industry, 1, 1).label("enterprise_industry"),
         *(
             func.lag(Proposal.id)
             .over(partition_by=scope.partition(Proposal, Proposal.need_id), order_by=Proposal.id)
@@ -69,46 +73,36 @@ def _recomputed(enterprises: Select[Any] | None) -> Any:
             for scope in SCOPES
         ),
     )
+    stmt = stmt.join(Enterprise, Enterprise.id == Proposal.enterprise_id)
     if enterprises is not None:
         stmt = stmt.where(Proposal.enterprise_id.in_(enterprises))
     return stmt.subquery()
 
 
+def hold_enterprises(session: Session, enterprise_ids: list[int]) -> None:
+    """Hold the enterprises a round proposes to (FOR SHARE, to the end of its transaction; a no-op on SQLite,
+    where one writer at a time is let in), before the round writes anything: a change of one of them then
+    waits for the round, whose proposals its listener (matchmaker.classification_copies) could not see yet,
+    and the locks come in the order every writer takes them, the enterprise before its needs."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    ids = bindparam("ids", enterprise_ids, type_=ARRAY(Integer))  # one parameter, whatever the round's size
+    session.execute(select(Enterprise.id).where(Enterprise.id == func.any(ids)).with_for_update(read=True))
+
+
 def link_proposals(session: Session, enterprises: Select[Any] | None) -> None:
     """Write the columns of every proposal of ``enterprises`` (a select of enterprise ids, e.g. those a round
-    proposed to; None: every enterprise)."""
+    proposed to; None: every enterprise), with the copies of their enterprise's classification (a round holds
+    its enterprises first: :func:`hold_enterprises`)."""
     recomputed = _recomputed(enterprises)
-    names = [column.name for column in recomputed.c if column.name != "id"]
-    session.execute(
-        update(Proposal)
-        .where(Proposal.id == recomputed.c.id)
-        .values({name: recomputed.c[name] for name in names})
-        .execution_options(synchronize_session=False)
-    )
+    write_kept_columns(session, Proposal, recomputed, _names(recomputed))
 
 
-@dataclass(frozen=True)
-class ProposalDiscrepancy:
-    proposal_id: int
-    column: str
-    kept: Any
-    actual: Any
-
-
-def proposal_discrepancies(session: Session) -> list[ProposalDiscrepancy]:
+def proposal_discrepancies(session: Session) -> list[Discrepancy]:
     """Every kept column that differs from the proposals (empty when they agree)."""
     recomputed = _recomputed(None)
-    names = [column.name for column in recomputed.c if column.name != "id"]
-    rows = session.execute(
-        select(Proposal.id, *(getattr(Proposal, name) for name in names), *(recomputed.c[name] for name in names))
-        .join(recomputed, recomputed.c.id == Proposal.id)
-        .order_by(Proposal.id)
-    )
-    found: list[ProposalDiscrepancy] = []
-    for proposal_id, *values in rows:
-        for name, kept, actual in zip(names, values[: len(names)], values[len(names) :], strict=True):
-            if isinstance(kept, bool):
-                actual = bool(actual)
-            if kept != actual:
-                found.append(ProposalDiscrepancy(proposal_id, name, kept, actual))
-    return found
+    return kept_column_discrepancies(session, Proposal, recomputed, _names(recomputed))
+
+
+def _names(recomputed: Any) -> list[str]:
+    return [column.name for column in recomputed.c if column.name != "id"]

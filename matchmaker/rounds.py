@@ -36,7 +36,7 @@ from matchmaker.edges_csv import export_edges_csv
 from matchmaker.eligibility import Applicant, ProductTerms, RuleMemo, RuleResult
 from matchmaker.instance import MatchingInstance
 from matchmaker.models import MatchingRound, Proposal, ScoringModel
-from matchmaker.previous_proposals import link_proposals
+from matchmaker.previous_proposals import hold_enterprises, link_proposals
 from matchmaker.round_audit import audit_round_proposals
 from matchmaker.solver import solve
 from matchmaker.weights import WeightPolicy, applicant_columns, edge_top_factors, edge_weights, product_columns
@@ -332,6 +332,7 @@ def _write_proposals(
             }
         )
     if rows:
+        hold_enterprises(session, sorted({row["enterprise_id"] for row in rows}))
         session.execute(_INSERT_PROPOSALS, rows)
         # The needs that got proposals wait for the banks, and count them (the funnel's figure, see
         # matchmaker.need_figures). The loaded needs are not synchronised: the round's session only reads them

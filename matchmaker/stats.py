@@ -455,14 +455,7 @@ def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
     calendar = Calendar(session)
     granted, key = _loan_scope(
         select(
-            *_firsts(
-                "enterprises",
-                lambda scope: getattr(Loan, previous_loan(scope)),
-                flt.date_from,
-                lambda previous: previous < calendar.month_start(Loan.granted_on),
-                flt,
-                group_by,
-            ),
+            *_loan_enterprises(flt, group_by, calendar),
             func.count(Loan.id).label("loans"),
             _sum(Loan.granted_amount).label("granted_amount"),
             _sum(Loan.outstanding).label("outstanding"),
@@ -690,14 +683,7 @@ def risk(
     calendar = Calendar(session)
     loans, key = _loan_scope(
         select(
-            *_firsts(
-                "enterprises",
-                lambda scope: getattr(Loan, previous_loan(scope)),
-                flt.date_from,
-                lambda previous: previous < calendar.month_start(Loan.granted_on),
-                flt,
-                group_by,
-            ),
+            *_loan_enterprises(flt, group_by, calendar),
             func.count(Loan.id).label("loans"),
             _sum(Loan.outstanding).label("outstanding"),
             _count(Loan.reported_overdue).label("overdue_loans"),
@@ -830,6 +816,18 @@ def _firsts(
         first_in_row(previous(in_group), group_by == "month").label(name),
         first_in_row(previous(overall), False).label(f"overall_{name}"),
     ]
+
+
+def _loan_enterprises(flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar) -> list[ColumnElement[int]]:
+    """:func:`_firsts` of the enterprises of the loans granted in the period (matchmaker.previous_loans)."""
+    return _firsts(
+        "enterprises",
+        lambda scope: getattr(Loan, previous_loan(scope)),
+        flt.date_from,
+        lambda previous: previous < calendar.month_start(Loan.granted_on),
+        flt,
+        group_by,
+    )
 
 
 def _flagged(

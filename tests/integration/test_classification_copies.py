@@ -3,16 +3,21 @@
 proposal and the need, moved in the transaction of any flush that changes the enterprise, checked by
 classification_discrepancies and need_copy_discrepancies, filled by migrations 0013 and 0014."""
 
+import threading
+import time
 from datetime import date
 
+import pytest
+from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from db import migrate
+from db.kept_columns import Discrepancy
 from enterprises.models import Enterprise, FinancingNeed
 from enterprises.need_copies import need_copy_discrepancies
 from enterprises.service import update_enterprise
-from matchmaker.classification_copies import ClassificationDiscrepancy, classification_discrepancies
+from matchmaker.classification_copies import classification_discrepancies
 from matchmaker.decisions import grant
 from matchmaker.models import Loan, Proposal
 from tests.conftest import enterprise_with_need
@@ -68,8 +73,8 @@ def test_discrepancies_name_the_row_and_the_copy_that_disagrees(db_session: Sess
     db_session.execute(text("UPDATE proposals SET enterprise_industry = 'Z' WHERE id = :id"), {"id": loan.proposal_id})
     db_session.commit()
     assert classification_discrepancies(db_session) == [
-        ClassificationDiscrepancy("loans", loan.id, "enterprise_region", "elsewhere", enterprise.region),
-        ClassificationDiscrepancy("proposals", loan.proposal_id, "enterprise_industry", "Z", "C"),
+        Discrepancy("loans", loan.id, "enterprise_region", "elsewhere", enterprise.region),
+        Discrepancy("proposals", loan.proposal_id, "enterprise_industry", "Z", "C"),
     ]
 
 
@@ -84,3 +89,56 @@ def test_the_migrations_fill_the_copies_from_the_enterprises(migrated_session: t
     assert copies(session, loan) == before
     assert classification_discrepancies(session) == []
     assert need_copy_discrepancies(session) == []
+
+
+def test_a_change_of_the_enterprise_leaves_its_needs_updated_at(db_session: Session) -> None:
+    enterprise, loan = granted(db_session)
+    need = db_session.get_one(FinancingNeed, loan.need_id)
+    before = need.updated_at
+    enterprise.region = "某市高新区"
+    db_session.commit()
+    db_session.refresh(need)
+    assert (need.enterprise_region, need.updated_at) == ("某市高新区", before)
+
+
+def test_two_needs_submitted_at_once_see_each_other(app: Flask, db_session: Session) -> None:
+    """The second need's flush waits for the first's transaction (the enterprise's lock), so that it is not
+    taken for the enterprise's first need as well (the funnel would count the enterprise twice)."""
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("row locks: SQLite lets one writer in at a time")
+    first = enterprise_with_need(db_session, 1, amount_wan=100)
+    db_session.commit()
+    factory = app.extensions["session_factory"]
+    flushed = threading.Event()
+
+    def submit(wait_before_commit: float) -> None:
+        with factory() as own:
+            own.add(_need_like(first))
+            own.flush()
+            flushed.set()
+            time.sleep(wait_before_commit)
+            own.commit()
+
+    slow = threading.Thread(target=submit, args=(0.5,))
+    slow.start()
+    assert flushed.wait(5)
+    submit(0)  # flushes while the slow one holds the enterprise, and waits for it
+    slow.join(5)
+    previous = db_session.scalars(
+        select(FinancingNeed.previous_need_submitted)
+        .where(FinancingNeed.enterprise_id == first.enterprise_id)
+        .order_by(FinancingNeed.created_at, FinancingNeed.id)
+    ).all()
+    assert previous[0] is None and None not in previous[1:]
+    assert need_copy_discrepancies(db_session) == []
+
+
+def _need_like(like: FinancingNeed) -> FinancingNeed:
+    return FinancingNeed(
+        enterprise_id=like.enterprise_id,
+        amount=like.amount,
+        purpose=like.purpose,
+        term_months=like.term_months,
+        needed_by=like.needed_by,
+        collateral_offered=[],
+    )

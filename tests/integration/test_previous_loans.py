@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db import migrate
+from db.kept_columns import Discrepancy
 from enterprises.models import FinancingNeed
 from matchmaker.decisions import grant
 from matchmaker.ledger import china_today
 from matchmaker.models import Loan
 from matchmaker.previous_loans import (
-    PreviousLoanDiscrepancy,
     first_for_need,
     previous_loan,
     previous_loan_discrepancies,
@@ -94,7 +94,7 @@ def test_discrepancies_name_the_loan_and_the_date_that_disagree(db_session: Sess
     db_session.execute(text("UPDATE loans SET previous_loan_at_bank_on = NULL WHERE id = :id"), {"id": at_b1.id})
     db_session.commit()
     assert previous_loan_discrepancies(db_session) == [
-        PreviousLoanDiscrepancy(at_b1.id, "previous_loan_at_bank_on", None, day(15))
+        Discrepancy("loans", at_b1.id, "previous_loan_at_bank_on", None, day(15))
     ]
 
 
@@ -113,8 +113,13 @@ def test_the_migration_fills_the_dates_from_the_loans(migrated_session: tuple[st
     session.close()
 
     migrate.downgrade(url, "0012")
+    # a second first loan, as two grants at the same moment could declare before the enterprise's lock
+    session.execute(text("UPDATE loans SET kind = 'first_loan' WHERE id = :id"), {"id": loans[2].id})
+    session.commit()
     migrate.upgrade(url)
     assert [(kept(session, loan), flags(session, loan)) for loan in loans] == before
+    kinds = session.scalars(select(Loan.kind).order_by(Loan.id)).all()
+    assert kinds == ["first_loan", "new_loan", "new_loan"]  # the later one is a new loan again
     assert session.scalars(select(Loan.product_type).order_by(Loan.id)).all() == [
         "credit_loan",
         "ip_pledge_loan",

@@ -6,9 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from enterprises.models import FinancingNeed
 from matchmaker import stats
 from matchmaker.ledger import china_today
 from matchmaker.stats import (
@@ -168,3 +169,20 @@ def test_postgresql_sorts_the_statistics_in_memory(db_session: Session, statisti
     assert db_session.scalar(text("SHOW work_mem")) == STATISTICS_WORK_MEM != default
     db_session.rollback()
     assert db_session.scalar(text("SHOW work_mem")) == default
+
+
+def test_the_statistics_count_what_the_session_has_not_flushed_yet(db_session: Session, world: SmallWorld) -> None:
+    before = funnel(db_session, StatsFilter())[0].needs_submitted
+    need = db_session.scalars(select(FinancingNeed)).first()
+    assert need is not None
+    db_session.add(
+        FinancingNeed(
+            enterprise_id=need.enterprise_id,
+            amount=need.amount,
+            purpose=need.purpose,
+            term_months=need.term_months,
+            needed_by=need.needed_by,
+            collateral_offered=[],
+        )
+    )
+    assert funnel(db_session, StatsFilter())[0].needs_submitted == before + 1

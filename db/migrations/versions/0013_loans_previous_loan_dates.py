@@ -3,7 +3,8 @@ when it was granted, a copy of its enterprise's region, size class and industry 
 (matchmaker.classification_copies), and the grant dates of its enterprise's previous loans (overall, at its bank,
 of its type, at its bank of its type), by which the regulators' statistics count distinct enterprises
 (matchmaker.previous_loans); an enterprise has at most one first loan. Filled here from the products, the
-enterprises and the loans.
+enterprises and the loans. Before this revision two grants to one enterprise at the same moment could both be
+declared its first loan; the later ones (by id) become new loans, which is what they were.
 
 Revision ID: 0013
 Revises: 0012
@@ -56,6 +57,11 @@ FROM (
 WHERE previous.id = loans.id
 """
 FIRST_LOAN_WHERE = sa.text("kind = 'first_loan'")
+ONE_FIRST_LOAN = """
+UPDATE loans SET kind = 'new_loan'
+WHERE kind = 'first_loan'
+    AND id NOT IN (SELECT min(id) FROM loans WHERE kind = 'first_loan' GROUP BY enterprise_id)
+"""
 
 
 def upgrade() -> None:
@@ -69,6 +75,7 @@ def upgrade() -> None:
     op.execute(PRODUCT_TYPES)
     op.execute(CLASSIFICATION)
     op.execute(PREVIOUS_LOANS)
+    op.execute(ONE_FIRST_LOAN)
     with op.batch_alter_table("loans", schema=None) as batch_op:
         for name, type_ in COPIES:
             batch_op.alter_column(name, existing_type=type_, nullable=False)
