@@ -51,6 +51,18 @@ def make_book(session: Session, code: str = "B1", **product_changes: Any) -> Boo
     return Book(bank, loan_product, officer)
 
 
+def need_like(like: FinancingNeed) -> FinancingNeed:
+    """Another need of the same enterprise, for the same amount and term (not yet added to a session)."""
+    return FinancingNeed(
+        enterprise_id=like.enterprise_id,
+        amount=like.amount,
+        purpose=like.purpose,
+        term_months=like.term_months,
+        needed_by=like.needed_by,
+        collateral_offered=[],
+    )
+
+
 def propose(
     session: Session, need: FinancingNeed, loan_product: LoanProduct, created_at: datetime | None = None
 ) -> Proposal:

@@ -21,7 +21,7 @@ from matchmaker.classification_copies import classification_discrepancies
 from matchmaker.decisions import grant
 from matchmaker.models import Loan, Proposal
 from tests.conftest import enterprise_with_need
-from tests.integration.credit_book import WAN, make_book, propose
+from tests.integration.credit_book import WAN, make_book, need_like, propose
 
 TABLES = (Loan, Proposal, FinancingNeed)
 
@@ -113,7 +113,7 @@ def test_two_needs_submitted_at_once_see_each_other(app: Flask, db_session: Sess
 
     def submit(wait_before_commit: float) -> None:
         with factory() as own:
-            own.add(_need_like(first))
+            own.add(need_like(first))
             own.flush()
             flushed.set()
             time.sleep(wait_before_commit)
@@ -131,14 +131,3 @@ def test_two_needs_submitted_at_once_see_each_other(app: Flask, db_session: Sess
     ).all()
     assert previous[0] is None and None not in previous[1:]
     assert need_copy_discrepancies(db_session) == []
-
-
-def _need_like(like: FinancingNeed) -> FinancingNeed:
-    return FinancingNeed(
-        enterprise_id=like.enterprise_id,
-        amount=like.amount,
-        purpose=like.purpose,
-        term_months=like.term_months,
-        needed_by=like.needed_by,
-        collateral_offered=[],
-    )

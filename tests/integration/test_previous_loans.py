@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from db import migrate
 from db.kept_columns import Discrepancy
-from enterprises.models import FinancingNeed
 from matchmaker.decisions import grant
 from matchmaker.ledger import china_today
 from matchmaker.models import Loan
@@ -23,7 +22,7 @@ from matchmaker.previous_loans import (
 )
 from matchmaker.scopes import SCOPES
 from tests.conftest import enterprise_with_need
-from tests.integration.credit_book import WAN, make_book, propose
+from tests.integration.credit_book import WAN, make_book, need_like, propose
 
 TODAY = china_today()
 COLUMNS = tuple(getattr(Loan, previous_loan(scope)) for scope in SCOPES)
@@ -44,25 +43,13 @@ def loans_of_one_enterprise(session: Session) -> list[Loan]:
     made = datetime.now(UTC) - timedelta(days=30)
     loans = []
     for book, days_ago, kind in ((b1, 10, "first_loan"), (b2, 20, "new_loan"), (b1, 15, "renewal")):
-        need = first_need if len(loans) < 2 else _another_need(session, first_need)
+        need = first_need if len(loans) < 2 else need_like(first_need)
+        session.add(need)
+        session.flush()
         proposal = propose(session, need, book.product, created_at=made)
         loans.append(grant(session, proposal, book.officer, 50 * WAN, 4.0, 12, day(days_ago), kind))
     session.commit()
     return loans
-
-
-def _another_need(session: Session, like: FinancingNeed) -> FinancingNeed:
-    need = FinancingNeed(
-        enterprise_id=like.enterprise_id,
-        amount=like.amount,
-        purpose=like.purpose,
-        term_months=like.term_months,
-        needed_by=like.needed_by,
-        collateral_offered=[],
-    )
-    session.add(need)
-    session.flush()
-    return need
 
 
 def kept(session: Session, loan: Loan) -> tuple[date | None, ...]:

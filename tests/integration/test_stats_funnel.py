@@ -24,7 +24,7 @@ from matchmaker.stats import (
     totals,
 )
 from matchmaker.stats_sql import STATISTICS_WORK_MEM
-from tests.integration.credit_book import WAN
+from tests.integration.credit_book import WAN, need_like
 from tests.integration.stats_world import SmallWorld, build_small_world
 
 
@@ -175,14 +175,5 @@ def test_the_statistics_count_what_the_session_has_not_flushed_yet(db_session: S
     before = funnel(db_session, StatsFilter())[0].needs_submitted
     need = db_session.scalars(select(FinancingNeed)).first()
     assert need is not None
-    db_session.add(
-        FinancingNeed(
-            enterprise_id=need.enterprise_id,
-            amount=need.amount,
-            purpose=need.purpose,
-            term_months=need.term_months,
-            needed_by=need.needed_by,
-            collateral_offered=[],
-        )
-    )
+    db_session.add(need_like(need))
     assert funnel(db_session, StatsFilter())[0].needs_submitted == before + 1
