@@ -27,7 +27,7 @@ from bench.round_db import INDUSTRIES, REGIONS, SYNTHETIC_NOTE, synthetic_uscc
 from enterprises.need_copies import link_needs
 from matchmaker.decisions import BANK_DECISIONS, TAKEN_UP
 from matchmaker.ledger import CHINA, china_today
-from matchmaker.previous_loans import link_all_loans
+from matchmaker.previous_loans import link_loans
 from matchmaker.previous_proposals import link_proposals
 from reference.codes import PRODUCT_TYPES, REJECT_REASONS
 
@@ -405,7 +405,7 @@ def _copy(url: str, book: Book) -> None:
     engine = create_engine(url)
     with Session(engine) as session:  # what the statistics count distinct rows by, as the app writes it
         link_needs(session, None)
-        link_all_loans(session)
+        link_loans(session, None)
         link_proposals(session, None)
         session.commit()
     engine.dispose()

@@ -12,11 +12,12 @@ remember it). :func:`need_copy_discrepancies` recomputes every need's and lists 
 
 from typing import Any
 
-from sqlalchemy import Select, event, func, inspect, select, update
+from sqlalchemy import Select, event, func, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 from db.base import UTCDateTime
 from db.kept_columns import Discrepancy, kept_column_discrepancies, write_kept_columns
+from enterprises.locking import lock_enterprises
 from enterprises.models import Enterprise, FinancingNeed
 
 CLASSIFYING = ("region", "size_class", "industry")
@@ -63,9 +64,7 @@ def _follow_needs_and_enterprises(session: Session, _flush: UOWTransaction) -> N
     if enterprises:
         # Two needs of one enterprise submitted at once: the second waits here for the first to commit, so
         # that its window sees the first need (on PostgreSQL; SQLite lets one writer in at a time).
-        session.connection().execute(
-            update(Enterprise).where(Enterprise.id.in_(sorted(enterprises))).values(updated_at=Enterprise.updated_at)
-        )
+        lock_enterprises(session, sorted(enterprises))
         link_needs(session, sorted(enterprises))
 
 

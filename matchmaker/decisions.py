@@ -25,18 +25,19 @@ UPDATE), so the caller may roll back or not.
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from accounts.audit import Actor, record_change
 from accounts.models import Account
 from db.base import utcnow
+from enterprises.locking import lock_enterprises
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.classification_copies import classification_of
 from matchmaker.ledger import LedgerError, charge_quota, china_today, grant_figures, record_grant
 from matchmaker.models import Loan, Proposal, ProposalDecision
 from matchmaker.need_figures import add_to_need, lock_need
-from matchmaker.previous_loans import link_new_loan
+from matchmaker.previous_loans import link_loans
 from products.models import LoanProduct
 from reference.codes import LOAN_KINDS, NEED_STATUSES, PROPOSAL_STATUSES, REJECT_REASONS, codes, label
 
@@ -143,7 +144,7 @@ def grant(
     )
     session.add(loan)
     session.flush()
-    link_new_loan(session, loan)
+    link_loans(session, [loan.enterprise_id])
     record_grant(session, loan, actor)
     add_to_need(session, need.id, loan_count=1, granted_amount=amount)
     _decide(session, proposal, "granted", actor)
@@ -247,12 +248,7 @@ def _lock_enterprise(session: Session, enterprise_id: int) -> Enterprise:
     updates the copies its needs, loans and proposals keep, takes it before theirs) and reload it: two grants
     to one enterprise run one after the other, so that each sees the other's loan (its first-time borrower
     status, its previous loans: matchmaker.previous_loans)."""
-    session.execute(
-        update(Enterprise)
-        .where(Enterprise.id == enterprise_id)
-        .values(updated_at=Enterprise.updated_at)
-        .execution_options(synchronize_session=False)
-    )
+    lock_enterprises(session, [enterprise_id])
     enterprise = session.get_one(Enterprise, enterprise_id)
     session.refresh(enterprise)
     return enterprise

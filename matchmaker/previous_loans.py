@@ -13,15 +13,14 @@ both; the type is the one the loan was proposed under, ``Loan.product_type``):
 - ``first_for_need{scope}``: the loan is the first (by id) of its need in the scope. A need's loans are all
   in the funnel's cohort of the need or none is, so the needs granted are as many as such loans.
 
-:func:`link_new_loan` fills a new loan's columns, and moves the dates of the enterprise's loan that now
-follows it when a grant is dated before an existing one (a bank may date a grant back to the proposal's day),
-in the transaction of the grant and under the enterprise's lock. :func:`previous_loan_discrepancies`
+:func:`link_loans` writes them for all the loans of an enterprise with window functions, in the
+transaction of each grant and under the enterprise's lock (so a grant dated before an existing loan, as a bank
+may date one back to the proposal's day, moves that loan's dates too); :func:`previous_loan_discrepancies`
 recomputes every column with window functions and lists the differences."""
 
-from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, func, select, update
+from sqlalchemy import Date, func, select
 from sqlalchemy.orm import Session
 
 from db.kept_columns import Discrepancy, kept_column_discrepancies, write_kept_columns
@@ -40,39 +39,17 @@ def first_for_need(scope: Scope) -> str:
 COLUMNS = tuple(name for scope in SCOPES for name in (previous_loan(scope), first_for_need(scope)))
 
 
-def _same(scope: Scope, loan: Loan, owner: ColumnElement[Any], value: int) -> list[ColumnElement[bool]]:
-    return [a == b for a, b in zip(scope.partition(Loan, owner), scope.partition(loan, value), strict=True)]
-
-
-def link_new_loan(session: Session, loan: Loan) -> None:
-    """Fill the columns of ``loan``, just flushed and the newest loan by id, and move the dates of the loan
-    that follows it in each scope. The caller holds the enterprise's lock, so that two grants to one
+def link_loans(session: Session, enterprises: list[int] | None) -> None:
+    """Write the columns of every loan of ``enterprises`` (None: of every enterprise, for a book loaded in
+    bulk: bench/stats_data.py). A grant calls it under the enterprise's lock, so that two grants to one
     enterprise do not both take themselves for its first."""
-    for scope in SCOPES:
-        of_enterprise = _same(scope, loan, Loan.enterprise_id, loan.enterprise_id)
-        before = select(func.max(Loan.granted_on)).where(
-            *of_enterprise, Loan.granted_on <= loan.granted_on, Loan.id != loan.id
-        )
-        setattr(loan, previous_loan(scope), session.scalar(before))
-        others_of_need = select(Loan.id).where(*_same(scope, loan, Loan.need_id, loan.need_id), Loan.id != loan.id)
-        setattr(loan, first_for_need(scope), session.scalar(others_of_need.limit(1)) is None)
-        following = session.scalar(
-            select(Loan.id).where(*of_enterprise, Loan.granted_on > loan.granted_on).order_by(Loan.granted_on, Loan.id)
-        )
-        if following is not None:
-            column = getattr(Loan, previous_loan(scope))
-            session.execute(
-                update(Loan)
-                .where(Loan.id == following, func.coalesce(column, date.min) < loan.granted_on)
-                .values({column: loan.granted_on})
-                .execution_options(synchronize_session="fetch")
-            )
-    session.flush()
+    write_kept_columns(session, Loan, _recomputed(enterprises), list(COLUMNS))
 
 
-def _recomputed() -> Any:
-    """Every loan's columns as the loans say, by window functions (a subquery with ``id``)."""
-    return select(
+def _recomputed(enterprises: list[int] | None) -> Any:
+    """The columns of the loans of ``enterprises`` (None: of all) as the loans say, by window functions (a
+    subquery with ``id``)."""
+    stmt = select(
         Loan.id,
         *(
             func.lag(Loan.granted_on, type_=Date)
@@ -86,14 +63,12 @@ def _recomputed() -> Any:
             ).label(first_for_need(scope))
             for scope in SCOPES
         ),
-    ).subquery()
-
-
-def link_all_loans(session: Session) -> None:
-    """Write every loan's columns at once (for a book loaded in bulk: bench/stats_data.py)."""
-    write_kept_columns(session, Loan, _recomputed(), list(COLUMNS))
+    )
+    if enterprises is not None:
+        stmt = stmt.where(Loan.enterprise_id.in_(enterprises))
+    return stmt.subquery()
 
 
 def previous_loan_discrepancies(session: Session) -> list[Discrepancy]:
     """Every kept column that differs from the loans (empty when they agree)."""
-    return kept_column_discrepancies(session, Loan, _recomputed(), list(COLUMNS))
+    return kept_column_discrepancies(session, Loan, _recomputed(None), list(COLUMNS))

@@ -64,11 +64,11 @@ from matchmaker.stats_sql import (
     Figures,
     bucket_medians,
     date_period,
-    day_start,
     histogram_medians,
     lists_code,
     lists_no_collateral,
     month_key,
+    period_start,
     stamp_period,
     summed_groups,
     tune_for_statistics,
@@ -520,7 +520,7 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
         )
 
     if per_proposal:
-        since = day_start(flt.date_from) if flt.date_from is not None and flt.date_from > date.min else None
+        since = period_start(flt.date_from)
         proposals, key = _scope(
             select(
                 *_firsts(
@@ -561,7 +561,7 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
     else:
         # One row per need: each keeps what became of it (matchmaker.need_figures).
         need = FinancingNeed
-        since = day_start(flt.date_from) if flt.date_from is not None and flt.date_from > date.min else None
+        since = period_start(flt.date_from)
         needs, key = _scope(
             select(
                 *_firsts(
@@ -624,7 +624,7 @@ def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankRespons
     )
     statuses = ("rejected", "granted", "expired", "pending", "withdrawn")
     days = calendar.days_between_stamps(Proposal.created_at, Proposal.first_answered_at)
-    since = day_start(flt.date_from) if flt.date_from is not None and flt.date_from > date.min else None
+    since = period_start(flt.date_from)
     reasons = codes(REJECT_REASONS)
     proposals, key = _scope(
         select(

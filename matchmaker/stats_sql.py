@@ -132,17 +132,21 @@ def month_key(month: str) -> str:
     return f"{month[:4]}-{month[4:]}"
 
 
-def day_start(day: date) -> datetime:
-    """The first instant of ``day`` in China."""
-    return datetime.combine(day, time(), CHINA)
+def period_start(date_from: date | None) -> datetime | None:
+    """The first instant of ``date_from`` in China; None without a start, or for the calendar's first day
+    (which restricts nothing and would not convert to UTC)."""
+    if date_from is None or date_from == date.min:
+        return None
+    return datetime.combine(date_from, time(), CHINA)
 
 
 def stamp_period(column: ColumnElement[datetime], date_from: date | None, date_to: date | None) -> list[Any]:
     """The UTC timestamps whose China date lies in the period, as a range on the column (an index serves it).
-    A bound on the calendar's first or last day restricts nothing (and would not convert to UTC)."""
+    A bound on the calendar's last day restricts nothing (and would not convert to UTC)."""
     conditions: list[Any] = []
-    if date_from is not None and date_from > date.min:
-        conditions.append(column >= day_start(date_from))
+    start = period_start(date_from)
+    if start is not None:
+        conditions.append(column >= start)
     if date_to is not None and date_to < date.max:
         conditions.append(column < datetime.combine(date_to + timedelta(days=1), time(), CHINA))
     return conditions
