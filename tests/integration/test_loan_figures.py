@@ -3,7 +3,7 @@ defaulted_amount, reported_overdue, reported_defaulted, and the need's days_to_g
 with the grant, moved by each event in the event's own transaction, untouched by a refused event, checked
 against the ledger by loan_figure_discrepancies, and filled from the ledger by migration 0009."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from db import migrate
 from matchmaker.decisions import grant
-from matchmaker.ledger import LedgerError, LoanDiscrepancy, loan_figure_discrepancies, record_event
+from matchmaker.ledger import LedgerError, LoanDiscrepancy, china_today, loan_figure_discrepancies, record_event
 from matchmaker.models import CreditEvent, Loan
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import LOAN_FIGURES, WAN, Book, make_book, propose
 
-TODAY = date.today()
+TODAY = china_today()  # the business date, as the need's submission day is counted (UTC+8)
 FIGURES = tuple(column.key for column in LOAN_FIGURES)
 
 
