@@ -177,8 +177,9 @@ def expire_overdue(session: Session, now: datetime, days: int = EXPIRY_DAYS, act
 
 
 def answer_discrepancies(session: Session) -> list[tuple[int, str, Any, Any]]:
-    """Every proposal whose kept answers (``first_answered_at``, ``taken_up``, ``rejection_reason``) differ
-    from its decisions, as (proposal id, column, kept value, value from the decisions); empty when they agree."""
+    """Every proposal whose kept answers (``first_answered_at``, ``response_seconds``, ``taken_up``,
+    ``rejection_reason``) differ from its decisions, as (proposal id, column, kept value, value from the
+    decisions); empty when they agree."""
     answers = (
         select(
             ProposalDecision.proposal_id,
@@ -193,7 +194,9 @@ def answer_discrepancies(session: Session) -> list[tuple[int, str, Any, Any]]:
     rows = session.execute(
         select(
             Proposal.id,
+            Proposal.created_at,
             Proposal.first_answered_at,
+            Proposal.response_seconds,
             Proposal.taken_up,
             Proposal.rejection_reason,
             answers.c.first_answered_at,
@@ -204,9 +207,11 @@ def answer_discrepancies(session: Session) -> list[tuple[int, str, Any, Any]]:
         .order_by(Proposal.id)
     )
     found: list[tuple[int, str, Any, Any]] = []
-    for proposal_id, first, taken_up, reason, decided_first, decided_taken_up, decided_reason in rows:
+    for proposal_id, made, first, seconds, taken_up, reason, decided_first, decided_taken_up, decided_reason in rows:
+        decided_seconds = None if decided_first is None else (decided_first - made).total_seconds()
         for column, kept, decided in (
             ("first_answered_at", first, decided_first),
+            ("response_seconds", seconds, decided_seconds),
             ("taken_up", bool(taken_up), bool(decided_taken_up)),
             ("rejection_reason", reason, decided_reason),
         ):

@@ -104,9 +104,9 @@ def _played_back(session: Session, proposal: Proposal, submitted: datetime, rng:
     made = submitted + timedelta(days=rng.uniform(0.5, 2))
     answered = made + timedelta(days=rng.uniform(0.1, 6))
     need.created_at = submitted
-    session.execute(
-        update(Proposal).where(Proposal.need_id == need.id).values(created_at=made, need_submitted_at=submitted)
-    )
+    for moved in session.scalars(select(Proposal).where(Proposal.need_id == need.id)):
+        moved.created_at, moved.need_submitted_at = made, submitted  # through the ORM: keep_response_seconds
+    session.flush()
     link_proposals(session, select(FinancingNeed.enterprise_id).where(FinancingNeed.id == need.id))
     yield answered
     decided = session.execute(

@@ -9,14 +9,12 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
-    Float,
     Integer,
     Select,
     Text,
     and_,
     cast,
     func,
-    literal,
     literal_column,
     null,
     or_,
@@ -104,13 +102,6 @@ class Calendar:
         if self.postgresql:
             return day - self.china_date(stamp)
         return func.julianday(day) - func.julianday(self.china_date(stamp))
-
-    def days_between_stamps(self, start: ColumnElement[datetime], end: ColumnElement[datetime]) -> ColumnElement[Any]:
-        """Fractional days from ``start`` to ``end``."""
-        if self.postgresql:
-            # date_part answers a double; extract answers a numeric, slower by a third over 600,000 rows
-            return func.date_part("epoch", end - start) / literal(86400.0, Float)
-        return func.julianday(end) - func.julianday(start)
 
     @staticmethod
     def _china_time(stamp: ColumnElement[datetime]) -> ColumnElement[datetime]:
@@ -233,7 +224,8 @@ def bucket_medians(
     (nulls ignored), overall and per ``key``, without sorting every row: first the number of rows in each
     bucket of ``width`` per group (hashed), then the values of the buckets that hold a middle position only.
     A bucket is the value over ``width`` made an integer (rounded on PostgreSQL, truncated on SQLite): either
-    way the buckets are in the order of their values, which is all the method needs."""
+    way the buckets are in the order of their values, which is all the method needs, and bucket b holds values
+    between (b - 1) and (b + 1) widths, ranges that an index on ``value`` finds the middle buckets' rows by."""
     bucket = cast(value / width, Integer)
     keyed = [key.label(KEY)] if key is not None else []
     counts = rows.with_only_columns(
@@ -253,16 +245,28 @@ def bucket_medians(
     if needed:
         chosen = rows.with_only_columns(
             *keyed, bucket.label("bucket"), value.label("value"), maintain_column_froms=True
-        ).where(bucket.in_(needed))
+        ).where(or_(*(value.between((low - 1) * width, (high + 1) * width) for low, high in _runs(needed))))
         for row in _rows(session, chosen):
             group = str(row[KEY]) if key is not None else None
             for owner in {group, None}:
-                # a row committed since the histogram was read may be of a group or bucket it did not count
+                # the ranges hold neighbouring buckets too, and a row committed since the histogram was read
+                # may be of a group or bucket it did not count
                 if int(row["bucket"]) in wanted.get(owner, ()):
                     values.setdefault(owner, {}).setdefault(int(row["bucket"]), []).append(float(row["value"]))
     medians = {group: _median_in_buckets(histograms[group], values.get(group, {})) for group in histograms}
     overall = medians.pop(None)
     return overall, {group: median for group, median in medians.items() if group is not None and median is not None}
+
+
+def _runs(buckets: list[int]) -> list[tuple[int, int]]:
+    """The sorted ``buckets`` as runs of consecutive buckets: (first, last) of each."""
+    runs: list[tuple[int, int]] = []
+    for bucket in buckets:
+        if runs and bucket == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], bucket)
+        else:
+            runs.append((bucket, bucket))
+    return runs
 
 
 def _middle_positions(size: int) -> tuple[int, int]:

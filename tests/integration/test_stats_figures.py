@@ -1,8 +1,8 @@
 """The figures proposals and needs keep for the regulators' statistics: each proposal's answers
-(first_answered_at, taken_up, rejection_reason) and its need's facts (enterprise_id, need_submitted_at, also
-on loans), and each need's funnel figures (proposal_count, taken_up_count, loan_count, granted_amount).
-Written with every decision and ledger write, checked by answer_discrepancies and need_figure_discrepancies,
-and filled by migration 0012 from the decisions, proposals and loans."""
+(first_answered_at, response_seconds, taken_up, rejection_reason) and its need's facts (enterprise_id,
+need_submitted_at, also on loans), and each need's funnel figures (proposal_count, taken_up_count, loan_count,
+granted_amount). Written with every decision and ledger write, checked by answer_discrepancies and
+need_figure_discrepancies, and filled by migrations 0012 and 0015 from the decisions, proposals and loans."""
 
 from datetime import date, timedelta
 
@@ -18,7 +18,13 @@ from matchmaker.need_figures import NeedDiscrepancy, need_figure_discrepancies
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, Book, make_book, propose
 
-ANSWERS = (Proposal.id, Proposal.first_answered_at, Proposal.taken_up, Proposal.rejection_reason)
+ANSWERS = (
+    Proposal.id,
+    Proposal.first_answered_at,
+    Proposal.response_seconds,
+    Proposal.taken_up,
+    Proposal.rejection_reason,
+)
 NEED_FIGURES = (
     FinancingNeed.id,
     FinancingNeed.proposal_count,
@@ -64,6 +70,9 @@ def test_each_decision_keeps_the_proposals_answers(db_session: Session) -> None:
     assert (rejected.taken_up, rejected.rejection_reason) == (False, "credit_history")
     assert (dropped.taken_up, dropped.rejection_reason) == (True, "documents_incomplete")  # taken up once
     assert (expired.first_answered_at, expired.taken_up, expired.rejection_reason) == (None, False, None)
+    for proposal in (granted, rejected, dropped):
+        assert proposal.response_seconds == (proposal.first_answered_at - proposal.created_at).total_seconds() > 0
+    assert expired.response_seconds is None
     assert answer_discrepancies(db_session) == []
 
 
@@ -87,14 +96,20 @@ def test_each_proposal_decision_and_correction_moves_the_needs_figures(db_sessio
 
 
 def test_kept_figures_that_disagree_are_reported(db_session: Session) -> None:
-    _, (granted, rejected, _, expired) = answered_book(db_session)
+    _, (granted, rejected, dropped, expired) = answered_book(db_session)
     db_session.execute(text("UPDATE proposals SET taken_up = :no WHERE id = :id"), {"id": granted.id, "no": False})
     db_session.execute(text("UPDATE proposals SET rejection_reason = 'other' WHERE id = :id"), {"id": rejected.id})
     db_session.execute(text("UPDATE proposals SET first_answered_at = created_at WHERE id = :id"), {"id": expired.id})
+    db_session.execute(text("UPDATE proposals SET response_seconds = 1 WHERE id = :id"), {"id": dropped.id})
     db_session.execute(text("UPDATE financing_needs SET granted_amount = 0 WHERE id = :id"), {"id": granted.need_id})
     db_session.commit()
     found = {(proposal_id, column) for proposal_id, column, _, _ in answer_discrepancies(db_session)}
-    assert found == {(granted.id, "taken_up"), (rejected.id, "rejection_reason"), (expired.id, "first_answered_at")}
+    assert found == {
+        (granted.id, "taken_up"),
+        (rejected.id, "rejection_reason"),
+        (expired.id, "first_answered_at"),
+        (dropped.id, "response_seconds"),
+    }
     assert need_figure_discrepancies(db_session) == [
         NeedDiscrepancy(granted.need_id, "taken_up_count", 2, 1),  # from the proposals' (tampered) take-up
         NeedDiscrepancy(granted.need_id, "granted_amount", 0, 95 * WAN),
