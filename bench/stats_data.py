@@ -66,7 +66,8 @@ _COLUMN_TEXT = {
     "enterprise_id need_submitted_at first_answered_at response_seconds taken_up rejection_reason product_type "
     "enterprise_region enterprise_size_class enterprise_industry",
     "proposal_decisions": "id proposal_id decision reason note actor_account_id decided_at",
-    "loans": "id proposal_id need_id enterprise_id product_id bank_id amount rate term_months granted_on kind "
+    "loans": "id proposal_id need_id enterprise_id product_id bank_id amount rate term_months granted_on "
+    "granted_month granted_month_start kind "
     "outstanding status created_at granted_amount rollovers rollover_amount defaulted_amount reported_overdue "
     "reported_defaulted days_to_grant need_submitted_at offers_ip_pledge offers_receivables product_type "
     "enterprise_region enterprise_size_class enterprise_industry",
@@ -321,7 +322,8 @@ def _loan(
         "loans",
         (
             loan_id, proposal_id, need.id, need.enterprise_id, product["id"], product["bank_id"], amount, rate, term,
-            granted_on, kind, balance, status, _utc(granted_on, 12), *figures,
+            granted_on, granted_on.year * 100 + granted_on.month, granted_on.replace(day=1), kind, balance, status,
+            _utc(granted_on, 12), *figures,
             (granted_on - need.submitted).days, need.submitted_at, "ip_pledge" in need.offered,
             "receivables" in need.offered, product["type"],
         ),

@@ -262,6 +262,10 @@ class Loan(Base):
     rate: Mapped[float] = mapped_column(Float)
     term_months: Mapped[int]
     granted_on: Mapped[date] = mapped_column(Date, index=True)
+    # The grant's month as the statistics group by it (numbered yyyymm, stats_sql.Calendar.month_of_stamp) and
+    # its first day, kept by keep_grant_month below: computed per loan, they took a fifth of a monthly grouping.
+    granted_month: Mapped[int]
+    granted_month_start: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(16))
     outstanding: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="current")
@@ -288,6 +292,14 @@ class Loan(Base):
     first_for_need_at_bank: Mapped[bool] = mapped_column(default=False, server_default=false())
     first_for_need_of_type: Mapped[bool] = mapped_column(default=False, server_default=false())
     first_for_need_at_bank_of_type: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+@event.listens_for(Loan, "before_insert")
+@event.listens_for(Loan, "before_update")
+def keep_grant_month(_mapper: Mapper[Loan], _connection: Connection, loan: Loan) -> None:
+    """Write the loan's ``granted_month`` and ``granted_month_start`` whenever the ORM writes the loan."""
+    loan.granted_month = loan.granted_on.year * 100 + loan.granted_on.month
+    loan.granted_month_start = loan.granted_on.replace(day=1)
 
 
 class CreditEvent(Base):

@@ -453,10 +453,9 @@ def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
     receivables = and_(
         _of_products(session, lists_code(LoanProduct.collateral, "receivables")), Loan.offers_receivables
     )
-    calendar = Calendar(session)
     granted, key = _loan_scope(
         select(
-            *_loan_enterprises(flt, group_by, calendar),
+            *_loan_enterprises(flt, group_by),
             func.count(Loan.id).label("loans"),
             _sum(Loan.granted_amount).label("granted_amount"),
             _sum(Loan.outstanding).label("outstanding"),
@@ -477,7 +476,6 @@ def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
         ).select_from(Loan),
         flt,
         group_by,
-        calendar,
     )
     overall, groups = _overall_counts(summed_groups(session, granted, key), ("enterprises",))
     median_overall, median_groups = histogram_medians(session, Loan.rate, granted, key)
@@ -681,10 +679,9 @@ def risk(
     over the loans (each keeps its ledger's overdue and default reports, see matchmaker.ledger)."""
     tune_for_statistics(session)
     compensable = _of_products(session, LoanProduct.risk_compensation_eligible.is_(True))
-    calendar = Calendar(session)
     loans, key = _loan_scope(
         select(
-            *_loan_enterprises(flt, group_by, calendar),
+            *_loan_enterprises(flt, group_by),
             func.count(Loan.id).label("loans"),
             _sum(Loan.outstanding).label("outstanding"),
             _count(Loan.reported_overdue).label("overdue_loans"),
@@ -697,7 +694,6 @@ def risk(
         ).select_from(Loan),
         flt,
         group_by,
-        calendar,
     )
     overall, groups = _overall_counts(summed_groups(session, loans, key), ("enterprises",))
 
@@ -740,17 +736,14 @@ class _Anchor:
 
 
 def _loan_scope(
-    stmt: Select[Any],
-    flt: StatsFilter,
-    group_by: GroupBy | None,
-    calendar: Calendar,
+    stmt: Select[Any], flt: StatsFilter, group_by: GroupBy | None
 ) -> tuple[Select[Any], ColumnElement[Any] | None]:
     """Filter and key a statement over loans by the loans' grant date and the type they were granted under."""
     anchor = _Anchor(
         bank_id=Loan.bank_id,
         product_type=Loan.product_type,
         classification=(Loan.enterprise_region, Loan.enterprise_size_class, Loan.enterprise_industry),
-        month=calendar.month_of_date(Loan.granted_on),
+        month=Loan.granted_month,
         period=date_period(Loan.granted_on, flt.date_from, flt.date_to),
     )
     return _scope(stmt, anchor, flt, group_by)
@@ -819,13 +812,13 @@ def _firsts(
     ]
 
 
-def _loan_enterprises(flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar) -> list[ColumnElement[int]]:
+def _loan_enterprises(flt: StatsFilter, group_by: GroupBy | None) -> list[ColumnElement[int]]:
     """:func:`_firsts` of the enterprises of the loans granted in the period (matchmaker.previous_loans)."""
     return _firsts(
         "enterprises",
         lambda scope: getattr(Loan, previous_loan(scope)),
         flt.date_from,
-        lambda previous: previous < calendar.month_start(Loan.granted_on),
+        lambda previous: previous < Loan.granted_month_start,
         flt,
         group_by,
     )

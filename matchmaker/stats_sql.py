@@ -78,23 +78,13 @@ class Calendar:
             return cast(self._china_time(stamp), Date)
         return func.date(stamp, "+8 hours")
 
-    def month_of_date(self, day: ColumnElement[date]) -> ColumnElement[int]:
-        """The month of ``day`` as the number yyyymm (:func:`month_key` writes it as "yyyy-mm"): arithmetic,
-        where formatting each row's month as text took a third of a grouping by month."""
-        if self.postgresql:
-            return cast(func.date_part("year", day) * 100 + func.date_part("month", day), Integer)
-        return cast(func.strftime("%Y%m", day), Integer)
-
-    def month_start(self, day: ColumnElement[date]) -> ColumnElement[date]:
-        """The first day of the month of ``day``."""
-        if self.postgresql:
-            return cast(func.date_trunc("month", day), Date)
-        return func.date(day, "start of month")
-
     def month_of_stamp(self, stamp: ColumnElement[datetime]) -> ColumnElement[int]:
-        """The month of ``stamp`` in China, as :meth:`month_of_date`."""
+        """The month of ``stamp`` in China as the number yyyymm (:func:`month_key` writes it as "yyyy-mm"):
+        arithmetic, where formatting each row's month as text took a third of a grouping by month. Loans keep
+        the month of their grant date in this form (``Loan.granted_month``)."""
         if self.postgresql:
-            return self.month_of_date(self._china_time(stamp))
+            china = self._china_time(stamp)
+            return cast(func.date_part("year", china) * 100 + func.date_part("month", china), Integer)
         return cast(func.strftime("%Y%m", stamp, "+8 hours"), Integer)
 
     def days_from_stamp_to_date(self, stamp: ColumnElement[datetime], day: ColumnElement[date]) -> ColumnElement[Any]:
@@ -118,7 +108,7 @@ def date_period(column: ColumnElement[date], date_from: date | None, date_to: da
 
 
 def month_key(month: str) -> str:
-    """A month as :meth:`Calendar.month_of_date` numbers it ("202603") written as the statistics show it
+    """A month as :meth:`Calendar.month_of_stamp` numbers it ("202603") written as the statistics show it
     ("2026-03")."""
     return f"{month[:4]}-{month[4:]}"
 

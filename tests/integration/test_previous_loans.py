@@ -1,7 +1,7 @@
 """What each loan keeps for the statistics to count distinct enterprises and needs (matchmaker.previous_loans):
 the grant dates of its enterprise's previous loans and whether it is its need's first, per scope; written with
 each grant, moved when a grant is dated before an existing loan, checked by previous_loan_discrepancies,
-filled by migrations 0013 and 0014; and an enterprise has one first loan at most."""
+filled by migrations 0013 and 0014; an enterprise has one first loan at most; and each loan keeps its grant month."""
 
 from datetime import UTC, date, datetime, timedelta
 
@@ -113,3 +113,17 @@ def test_the_migration_fills_the_dates_from_the_loans(migrated_session: tuple[st
         "credit_loan",
     ]
     assert previous_loan_discrepancies(session) == []
+
+
+def test_each_loan_keeps_its_grant_month(migrated_session: tuple[str, Session]) -> None:
+    """Written with the grant (matchmaker.models.keep_grant_month) and filled by migration 0015."""
+    url, session = migrated_session
+    loans = loans_of_one_enterprise(session)
+    months = [(loan.granted_on.year * 100 + loan.granted_on.month, loan.granted_on.replace(day=1)) for loan in loans]
+    kept_months = select(Loan.granted_month, Loan.granted_month_start).order_by(Loan.id)
+    assert [tuple(row) for row in session.execute(kept_months)] == months
+    session.close()
+
+    migrate.downgrade(url, "0014")
+    migrate.upgrade(url)
+    assert [tuple(row) for row in session.execute(kept_months)] == months

@@ -1,6 +1,7 @@
-"""proposals' response seconds: each proposal keeps the seconds from when it was made to its first answer
-(matchmaker.models.keep_response_seconds), indexed with its bank for the banks' median response time.
-Filled here from the proposals' two timestamps.
+"""response seconds and grant months: each proposal keeps the seconds from when it was made to its first
+answer (matchmaker.models.keep_response_seconds), indexed with its bank for the banks' median response time,
+and each loan the month of its grant, as a number yyyymm and as its first day (keep_grant_month). Filled here
+from the proposals' two timestamps and the loans' grant dates.
 
 Revision ID: 0015
 Revises: 0014
@@ -22,10 +23,26 @@ depends_on: str | Sequence[str] | None = None
 ANSWERED = "response_seconds IS NOT NULL"
 
 
+GRANT_MONTHS = {
+    "postgresql": "UPDATE loans SET granted_month = CAST(date_part('year', granted_on) * 100"
+    " + date_part('month', granted_on) AS INTEGER),"
+    " granted_month_start = CAST(date_trunc('month', granted_on) AS DATE)",
+    "sqlite": "UPDATE loans SET granted_month = CAST(strftime('%Y%m', granted_on) AS INTEGER),"
+    " granted_month_start = date(granted_on, 'start of month')",
+}
+
+
 def upgrade() -> None:
     with op.batch_alter_table("proposals", schema=None) as batch_op:
         batch_op.add_column(sa.Column("response_seconds", sa.Float(), nullable=True))
     _fill()
+    with op.batch_alter_table("loans", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("granted_month", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("granted_month_start", sa.Date(), nullable=True))
+    op.execute(GRANT_MONTHS[op.get_bind().dialect.name])
+    with op.batch_alter_table("loans", schema=None) as batch_op:
+        batch_op.alter_column("granted_month", existing_type=sa.Integer(), nullable=False)
+        batch_op.alter_column("granted_month_start", existing_type=sa.Date(), nullable=False)
     with op.batch_alter_table("proposals", schema=None) as batch_op:
         batch_op.create_index(
             "ix_proposals_response_seconds",
@@ -72,6 +89,9 @@ def _fill() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("loans", schema=None) as batch_op:
+        batch_op.drop_column("granted_month_start")
+        batch_op.drop_column("granted_month")
     with op.batch_alter_table("proposals", schema=None) as batch_op:
         batch_op.drop_index("ix_proposals_response_seconds", sqlite_where=sa.text(ANSWERED))
         batch_op.drop_column("response_seconds")
