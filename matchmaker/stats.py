@@ -507,55 +507,17 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
     tune_for_statistics(session)
     calendar = Calendar(session)
     per_proposal = flt.bank_id is not None or flt.product_type is not None or group_by in ("bank", "product_type")
-
-    def cohort(of: type[Proposal] | type[Loan]) -> _Anchor:
-        """The needs submitted in the period, as the proposals or the loans know them (see Proposal)."""
-        return _Anchor(
-            bank_id=of.bank_id,
-            product_type=of.product_type,
-            classification=(of.enterprise_region, of.enterprise_size_class, of.enterprise_industry),
-            month=calendar.month_of_stamp(of.need_submitted_at),
-            period=stamp_period(of.need_submitted_at, flt.date_from, flt.date_to),
-        )
-
     if per_proposal:
-        since = period_start(flt.date_from)
         proposals, key = _scope(
-            select(
-                *_firsts(
-                    "enterprises",
-                    lambda scope: getattr(Proposal, previous_need_submitted(scope)),
-                    since,
-                    lambda previous: (
-                        calendar.month_of_stamp(previous) < calendar.month_of_stamp(Proposal.need_submitted_at)
-                    ),
-                    flt,
-                    group_by,
-                ),
-                func.count(Proposal.id).label("proposals"),
-                *_flagged(
-                    "needs_proposed", lambda scope: getattr(Proposal, proposal_first_for_need(scope)), flt, group_by
-                ),
-                _count(Proposal.taken_up).label("accepted"),
-                _count(Proposal.status == "granted").label("granted"),
-            ).select_from(Proposal),
-            cohort(Proposal),
-            flt,
-            group_by,
-        )
-        granted, granted_key = _scope(
-            select(
-                *_flagged("needs_granted", lambda scope: getattr(Loan, loan_first_for_need(scope)), flt, group_by),
-                _sum(Loan.granted_amount).label("granted_amount"),
-            ).select_from(Loan),
-            cohort(Loan),
+            select(*_funnel_proposal_columns(flt, group_by, calendar)).select_from(Proposal),
+            _cohort(Proposal, flt, calendar),
             flt,
             group_by,
         )
         # The proposals reach every group the loans can (a loan is made on a proposal).
         overall, groups = _merge(
             _overall_counts(summed_groups(session, proposals, key), ("enterprises", "needs_proposed")),
-            _overall_counts(summed_groups(session, granted, granted_key), ("needs_granted",)),
+            _funnel_loans(session, flt, group_by, calendar),
         )
     else:
         # One row per need: each keeps what became of it (matchmaker.need_figures).
@@ -590,7 +552,108 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
             group_by,
         )
         overall, groups = _overall_counts(summed_groups(session, needs, key), ("enterprises",))
+    return _funnel_rows(session, group_by, per_proposal, overall, groups)
 
+
+def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankResponseRow, list[BankResponseRow]]:
+    """Each bank's answers to the proposals made in the period, and the overall row (see
+    :class:`BankResponseRow`)."""
+    tune_for_statistics(session)
+    proposals, key = _bank_statement(flt, Calendar(session))
+    return _bank_rows(session, proposals, key, summed_groups(session, proposals, key))
+
+
+def banks_and_funnel_by_bank(
+    session: Session, flt: StatsFilter
+) -> tuple[tuple[BankResponseRow, list[BankResponseRow]], tuple[FunnelRow, list[FunnelRow]]]:
+    """:func:`bank_responsiveness` and ``funnel(session, flt, "bank")`` with one pass over the proposals, for
+    a filter without a period (the dashboard's first view): the proposals made in the period and those of the
+    needs submitted in it are then the same rows, every proposal that the other filters select."""
+    if flt.date_from is not None or flt.date_to is not None:
+        raise ValueError("with a period, the banks' view and the funnel are about different proposals")
+    tune_for_statistics(session)
+    calendar = Calendar(session)
+    proposals, key = _bank_statement(flt, calendar)
+    both = proposals.add_columns(*_funnel_proposal_columns(flt, "bank", calendar, FUNNEL_PREFIX))
+    overall, groups = summed_groups(session, both, key)
+    funnel_figures = _unprefixed(overall), {k: _unprefixed(values) for k, values in groups.items()}
+    funnel_overall, funnel_groups = _merge(
+        _overall_counts(funnel_figures, ("enterprises", "needs_proposed")),
+        _funnel_loans(session, flt, "bank", calendar),
+    )
+    return (
+        _bank_rows(session, proposals, key, (overall, groups)),
+        _funnel_rows(session, "bank", True, funnel_overall, funnel_groups),
+    )
+
+
+# What banks_and_funnel_by_bank names the funnel's figures in its statement, beside the banks' view's.
+FUNNEL_PREFIX = "funnel_"
+
+
+def _unprefixed(values: Figures) -> Figures:
+    """The funnel's figures of a row of :func:`banks_and_funnel_by_bank`, under their own names."""
+    found = {}
+    for name, value in values.items():
+        for lead in ("", "overall_"):
+            if name.startswith(lead + FUNNEL_PREFIX):
+                found[lead + name.removeprefix(lead + FUNNEL_PREFIX)] = value
+    return found
+
+
+def _cohort(of: type[Proposal] | type[Loan], flt: StatsFilter, calendar: Calendar) -> "_Anchor":
+    """The needs submitted in the period, as the proposals or the loans know them (see Proposal)."""
+    return _Anchor(
+        bank_id=of.bank_id,
+        product_type=of.product_type,
+        classification=(of.enterprise_region, of.enterprise_size_class, of.enterprise_industry),
+        month=calendar.month_of_stamp(of.need_submitted_at),
+        period=stamp_period(of.need_submitted_at, flt.date_from, flt.date_to),
+    )
+
+
+def _funnel_proposal_columns(
+    flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar, prefix: str = ""
+) -> list[ColumnElement[int]]:
+    """The funnel's figures counted on the proposals (per proposal: see :class:`FunnelRow`), named with
+    ``prefix``."""
+    return [
+        *_firsts(
+            f"{prefix}enterprises",
+            lambda scope: getattr(Proposal, previous_need_submitted(scope)),
+            period_start(flt.date_from),
+            lambda previous: calendar.month_of_stamp(previous) < calendar.month_of_stamp(Proposal.need_submitted_at),
+            flt,
+            group_by,
+        ),
+        func.count(Proposal.id).label(f"{prefix}proposals"),
+        *_flagged(
+            f"{prefix}needs_proposed", lambda scope: getattr(Proposal, proposal_first_for_need(scope)), flt, group_by
+        ),
+        _count(Proposal.taken_up).label(f"{prefix}accepted"),
+        _count(Proposal.status == "granted").label(f"{prefix}granted"),
+    ]
+
+
+def _funnel_loans(
+    session: Session, flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar
+) -> tuple[Figures, dict[str, Figures]]:
+    """The funnel's figures counted on the loans (per proposal)."""
+    granted, key = _scope(
+        select(
+            *_flagged("needs_granted", lambda scope: getattr(Loan, loan_first_for_need(scope)), flt, group_by),
+            _sum(Loan.granted_amount).label("granted_amount"),
+        ).select_from(Loan),
+        _cohort(Loan, flt, calendar),
+        flt,
+        group_by,
+    )
+    return _overall_counts(summed_groups(session, granted, key), ("needs_granted",))
+
+
+def _funnel_rows(
+    session: Session, group_by: GroupBy | None, per_proposal: bool, overall: Figures, groups: dict[str, Figures]
+) -> tuple[FunnelRow, list[FunnelRow]]:
     def row(group: Group | None, values: dict[str, Any]) -> FunnelRow:
         whole = _whole_numbers(values, FUNNEL_COLUMNS, FUNNEL_RATES)
         if per_proposal:
@@ -609,11 +672,8 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
     return _suppressed(row(None, overall), [row(labels[k], values) for k, values in groups.items()])
 
 
-def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankResponseRow, list[BankResponseRow]]:
-    """Each bank's answers to the proposals made in the period, and the overall row (see
-    :class:`BankResponseRow`)."""
-    tune_for_statistics(session)
-    calendar = Calendar(session)
+def _bank_statement(flt: StatsFilter, calendar: Calendar) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    """The banks' view's statement over the proposals made in the period, by bank."""
     made = _Anchor(
         bank_id=Proposal.bank_id,
         product_type=Proposal.product_type,
@@ -621,11 +681,8 @@ def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankRespons
         month=calendar.month_of_stamp(Proposal.created_at),
         period=stamp_period(Proposal.created_at, flt.date_from, flt.date_to),
     )
-    statuses = ("rejected", "granted", "expired", "pending", "withdrawn")
-    seconds = Proposal.response_seconds
     since = period_start(flt.date_from)
-    reasons = codes(REJECT_REASONS)
-    proposals, key = _scope(
+    return _scope(
         select(
             *_firsts(
                 "enterprises", lambda scope: getattr(Proposal, previous_proposal_made(scope)), since, None, flt, "bank"
@@ -633,15 +690,26 @@ def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankRespons
             func.count(Proposal.id).label("proposals"),
             func.count(Proposal.first_answered_at).label("answered"),
             _count(Proposal.taken_up).label("accepted"),
-            *(_count(Proposal.status == status).label(status) for status in statuses),
-            _sum(seconds).label("response_seconds_sum"),
-            *(_count(Proposal.rejection_reason == reason).label(f"rejected_{reason}") for reason in reasons),
+            *(_count(Proposal.status == status).label(status) for status in PROPOSAL_STATUSES),
+            _sum(Proposal.response_seconds).label("response_seconds_sum"),
+            *(_count(Proposal.rejection_reason == reason).label(f"rejected_{reason}") for reason in REASON_CODES),
         ).select_from(Proposal),
         made,
         flt,
         "bank",
     )
-    overall, groups = _overall_counts(summed_groups(session, proposals, key), ("enterprises",))
+
+
+def _bank_rows(
+    session: Session,
+    proposals: Select[Any],
+    key: ColumnElement[Any] | None,
+    result: tuple[Figures, dict[str, Figures]],
+) -> tuple[BankResponseRow, list[BankResponseRow]]:
+    """The banks' view's rows from the figures its statement (``proposals``) summed, with the median response
+    times read now."""
+    overall, groups = _overall_counts(result, ("enterprises",))
+    seconds = Proposal.response_seconds
     answered = proposals.where(seconds.is_not(None))  # as ix_proposals_response_seconds
     median_overall, median_groups = bucket_medians(session, seconds, answered, key, RESPONSE_BUCKET_SECONDS)
 
@@ -649,7 +717,7 @@ def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankRespons
         whole = _whole_numbers(values, BANK_RESPONSE_COLUMNS, ("avg_response_days", "median_response_days"))
         answered = whole["answered"]
         rejections = sorted(
-            ((reason, int(values.get(f"rejected_{reason}") or 0)) for reason in reasons),
+            ((reason, int(values.get(f"rejected_{reason}") or 0)) for reason in REASON_CODES),
             key=lambda pair: (-pair[1], pair[0]),
         )
         return BankResponseRow(
@@ -717,6 +785,8 @@ def risk(
 
 
 FUNNEL_RATES = ("proposed_rate", "accept_rate", "grant_rate", "need_grant_rate")
+PROPOSAL_STATUSES = ("rejected", "granted", "expired", "pending", "withdrawn")  # counted in the banks' view
+REASON_CODES = codes(REJECT_REASONS)
 RISK_SHARES = ("overdue_rate", "default_rate", "fund_cover", "bank_cover", "guarantor_cover")
 Row = TypeVar("Row", TotalsRow, FunnelRow, BankResponseRow, RiskRow)
 

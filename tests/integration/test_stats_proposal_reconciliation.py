@@ -20,7 +20,7 @@ from matchmaker.decisions import BANK_DECISIONS, TAKEN_UP
 from matchmaker.ledger import CHINA, china_today
 from matchmaker.models import Loan, Proposal, ProposalDecision
 from matchmaker.previous_proposals import proposal_discrepancies
-from matchmaker.stats import MIN_ENTERPRISES, StatsFilter, bank_responsiveness, funnel
+from matchmaker.stats import MIN_ENTERPRISES, StatsFilter, bank_responsiveness, banks_and_funnel_by_bank, funnel
 from matchmaker.stats_sql import bucket_medians
 from tests.integration.stats_world import build_world
 
@@ -246,6 +246,18 @@ def test_the_banks_view_reconciles(db_session: Session, book: Book) -> None:
         for row in groups:
             of_bank = [p for p in proposals if str(p.bank_id) == row.group.key]
             check(row, book.banks(of_bank), f"{flt} [{row.group.key}]")
+
+
+def test_one_pass_gives_the_banks_view_and_the_funnel_by_bank_without_a_period(db_session: Session, book: Book) -> None:
+    without_period = [flt for flt in filters(book) if flt.date_from is None and flt.date_to is None]
+    assert len(without_period) == 3
+    for flt in without_period:
+        banks, by_bank = banks_and_funnel_by_bank(db_session, flt)
+        assert banks == bank_responsiveness(db_session, flt), str(flt)
+        assert by_bank == funnel(db_session, flt, "bank"), str(flt)
+        assert banks[1] and by_bank[1]
+    with pytest.raises(ValueError, match="period"):
+        banks_and_funnel_by_bank(db_session, StatsFilter(date_to=TODAY))
 
 
 @pytest.mark.parametrize("width", [3600, 2 * 86400, 50 * 86400])
