@@ -447,37 +447,59 @@ def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
     """Credit granted on the loans granted in the period (see :class:`TotalsRow`). One pass over the loans:
     each keeps its ledger sums (``Loan.granted_amount`` etc., see matchmaker.ledger)."""
     tune_for_statistics(session)
+    granted, key = _loan_scope(select(*_totals_columns(session, flt, group_by)).select_from(Loan), flt, group_by)
+    return _totals_rows(session, group_by, granted, key, summed_groups(session, granted, key))
+
+
+def totals_and_risk(
+    session: Session, flt: StatsFilter, group_by: GroupBy | None = None, sharing: SharingRule = SharingRule()
+) -> tuple[tuple[TotalsRow, list[TotalsRow]], tuple[RiskRow, list[RiskRow]]]:
+    """:func:`totals` and :func:`risk` with one pass over the loans (the dashboard shows both)."""
+    tune_for_statistics(session)
+    columns = (*_totals_columns(session, flt, group_by), *_risk_columns(session))
+    loans, key = _loan_scope(select(*columns).select_from(Loan), flt, group_by)
+    result = summed_groups(session, loans, key)
+    return _totals_rows(session, group_by, loans, key, result), _risk_rows(session, group_by, result, sharing)
+
+
+def _totals_columns(session: Session, flt: StatsFilter, group_by: GroupBy | None) -> list[ColumnElement[Any]]:
     first, renewal = Loan.kind == "first_loan", Loan.kind == "renewal"
     credit = _of_products(session, lists_no_collateral(LoanProduct.collateral))
     ip_pledge = and_(_of_products(session, lists_code(LoanProduct.collateral, "ip_pledge")), Loan.offers_ip_pledge)
     receivables = and_(
         _of_products(session, lists_code(LoanProduct.collateral, "receivables")), Loan.offers_receivables
     )
-    granted, key = _loan_scope(
-        select(
-            *_loan_enterprises(flt, group_by),
-            func.count(Loan.id).label("loans"),
-            _sum(Loan.granted_amount).label("granted_amount"),
-            _sum(Loan.outstanding).label("outstanding"),
-            _sum(Loan.rate).label("rate_sum"),
-            _sum(Loan.days_to_grant).label("days_to_grant_sum"),
-            _count(first).label("first_loans"),
-            _total(first, Loan.granted_amount).label("first_loan_amount"),
-            _count(renewal).label("renewal_loans"),
-            _total(renewal, Loan.granted_amount).label("renewal_amount"),
-            _sum(Loan.rollovers).label("rollovers"),
-            _sum(Loan.rollover_amount).label("rollover_amount"),
-            _count(credit).label("credit_loans"),
-            _total(credit, Loan.granted_amount).label("credit_amount"),
-            _count(ip_pledge).label("ip_pledge_loans"),
-            _total(ip_pledge, Loan.granted_amount).label("ip_pledge_amount"),
-            _count(receivables).label("receivables_loans"),
-            _total(receivables, Loan.granted_amount).label("receivables_amount"),
-        ).select_from(Loan),
-        flt,
-        group_by,
-    )
-    overall, groups = _overall_counts(summed_groups(session, granted, key), ("enterprises",))
+    return [
+        *_loan_enterprises(flt, group_by),
+        func.count(Loan.id).label("loans"),
+        _sum(Loan.granted_amount).label("granted_amount"),
+        _sum(Loan.outstanding).label("outstanding"),
+        _sum(Loan.rate).label("rate_sum"),
+        _sum(Loan.days_to_grant).label("days_to_grant_sum"),
+        _count(first).label("first_loans"),
+        _total(first, Loan.granted_amount).label("first_loan_amount"),
+        _count(renewal).label("renewal_loans"),
+        _total(renewal, Loan.granted_amount).label("renewal_amount"),
+        _sum(Loan.rollovers).label("rollovers"),
+        _sum(Loan.rollover_amount).label("rollover_amount"),
+        _count(credit).label("credit_loans"),
+        _total(credit, Loan.granted_amount).label("credit_amount"),
+        _count(ip_pledge).label("ip_pledge_loans"),
+        _total(ip_pledge, Loan.granted_amount).label("ip_pledge_amount"),
+        _count(receivables).label("receivables_loans"),
+        _total(receivables, Loan.granted_amount).label("receivables_amount"),
+    ]
+
+
+def _totals_rows(
+    session: Session,
+    group_by: GroupBy | None,
+    granted: Select[Any],
+    key: ColumnElement[Any] | None,
+    result: tuple[Figures, dict[str, Figures]],
+) -> tuple[TotalsRow, list[TotalsRow]]:
+    """The totals' rows from the figures their statement (``granted``) summed, with the median rates read now."""
+    overall, groups = _overall_counts(result, ("enterprises",))
     median_overall, median_groups = histogram_medians(session, Loan.rate, granted, key)
 
     def row(group: Group | None, values: dict[str, Any], median: float | None) -> TotalsRow:
@@ -746,24 +768,37 @@ def risk(
     """Overdue and default rates and the risk-compensation fund's cover (see :class:`RiskRow`), in one pass
     over the loans (each keeps its ledger's overdue and default reports, see matchmaker.ledger)."""
     tune_for_statistics(session)
-    compensable = _of_products(session, LoanProduct.risk_compensation_eligible.is_(True))
     loans, key = _loan_scope(
         select(
             *_loan_enterprises(flt, group_by),
             func.count(Loan.id).label("loans"),
             _sum(Loan.outstanding).label("outstanding"),
-            _count(Loan.reported_overdue).label("overdue_loans"),
-            _count(Loan.reported_defaulted).label("defaulted_loans"),
-            _total(Loan.status.in_(("overdue", "defaulted")), Loan.outstanding).label("at_risk_balance"),
-            _sum(Loan.defaulted_amount).label("defaulted_amount"),
-            _count(compensable).label("compensable_loans"),
-            _total(compensable, Loan.outstanding).label("compensable_outstanding"),
-            _total(compensable, Loan.defaulted_amount).label("compensable_defaults"),
+            *_risk_columns(session),
         ).select_from(Loan),
         flt,
         group_by,
     )
-    overall, groups = _overall_counts(summed_groups(session, loans, key), ("enterprises",))
+    return _risk_rows(session, group_by, summed_groups(session, loans, key), sharing)
+
+
+def _risk_columns(session: Session) -> list[ColumnElement[Any]]:
+    """Risk's own figures; it shares its enterprises, loans and outstanding balance with :func:`totals`."""
+    compensable = _of_products(session, LoanProduct.risk_compensation_eligible.is_(True))
+    return [
+        _count(Loan.reported_overdue).label("overdue_loans"),
+        _count(Loan.reported_defaulted).label("defaulted_loans"),
+        _total(Loan.status.in_(("overdue", "defaulted")), Loan.outstanding).label("at_risk_balance"),
+        _sum(Loan.defaulted_amount).label("defaulted_amount"),
+        _count(compensable).label("compensable_loans"),
+        _total(compensable, Loan.outstanding).label("compensable_outstanding"),
+        _total(compensable, Loan.defaulted_amount).label("compensable_defaults"),
+    ]
+
+
+def _risk_rows(
+    session: Session, group_by: GroupBy | None, result: tuple[Figures, dict[str, Figures]], sharing: SharingRule
+) -> tuple[RiskRow, list[RiskRow]]:
+    overall, groups = _overall_counts(result, ("enterprises",))
 
     def row(group: Group | None, values: dict[str, Any]) -> RiskRow:
         whole = _whole_numbers(values, RISK_COLUMNS, RISK_SHARES)

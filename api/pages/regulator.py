@@ -159,7 +159,7 @@ def figures(flt: stats.StatsFilter, group_by: stats.GroupBy) -> dict[str, Any]:
     locale = locale_name()
     sharing = sharing_rule()
     # The longest first, as measured over the whole history (bench/stats.py), so that the two connections
-    # finish together: the banks' view, the totals by month, the funnel, the totals, risk, the whole funnel.
+    # finish together: the banks' view, the totals by month, the funnel, the totals and risk, the whole funnel.
     # Without a period, the banks' view and the funnel by bank are about the same proposals: one pass.
     one_pass = group_by == "bank" and flt.date_from is None and flt.date_to is None
     jobs: dict[str, Callable[[Session], Any]] = {
@@ -173,19 +173,17 @@ def figures(flt: stats.StatsFilter, group_by: stats.GroupBy) -> dict[str, Any]:
         jobs["months"] = lambda db: stats.totals(db, flt, "month")
     if not one_pass:
         jobs["funnel"] = lambda db: stats.funnel(db, flt, group_by)
-    jobs["totals"] = lambda db: stats.totals(db, flt, group_by)
-    jobs["risk"] = lambda db: stats.risk(db, flt, group_by, sharing)
+    jobs["totals_and_risk"] = lambda db: stats.totals_and_risk(db, flt, group_by, sharing)
     if group_by in NEEDS_NOT_BY:  # grouped so, the rows count proposals only; the whole funnel comes ungrouped
         jobs["whole_funnel"] = lambda db: stats.funnel(db, flt)
     done = in_sessions_of_their_own(
         {name: _one_process_each(job) for name, job in jobs.items()}, STATISTICS_CONNECTIONS
     )
-    totals, totals_groups = done["totals"]
+    (totals, totals_groups), (risk, risk_groups) = done["totals_and_risk"]
     months = done["months"][1] if "months" in done else totals_groups
     (banks, bank_rows), by_bank = done["banks"]
     funnel_total, funnel_groups = by_bank or done["funnel"]
     funnel = done["whole_funnel"][0] if "whole_funnel" in done else funnel_total
-    risk, risk_groups = done["risk"]
     return {
         "totals": totals,
         "totals_table": display.table(totals_groups, stats.TOTALS_COLUMNS, locale, totals),

@@ -29,6 +29,7 @@ from matchmaker.stats import (
     TotalsRow,
     risk,
     totals,
+    totals_and_risk,
 )
 from tests.integration.stats_world import REGIONS, LedgerRows, World, build_world, read_rows
 
@@ -282,3 +283,14 @@ def test_risk_reconciles_with_the_ledger(db_session: Session, world: tuple[World
         for group_by in (None, "bank", "product_type", "month"):
             overall, groups = risk(db_session, flt, group_by, sharing)
             check_grouped(ledger, flt, group_by, overall, groups, lambda loans: ledger.risk(loans, sharing))
+
+
+def test_one_pass_gives_the_totals_and_risk(db_session: Session, world: tuple[World, LedgerRows]) -> None:
+    """What the dashboard reads: the totals and risk from one statement, the same rows as each alone (which
+    the two tests above reconcile with the ledger)."""
+    _, rows = world
+    sharing = SharingRule(fund=0.5, bank=0.3, guarantor=0.2)
+    for flt in filters(rows):
+        for group_by in (None, *GROUPINGS):
+            both = totals_and_risk(db_session, flt, group_by, sharing)
+            assert both == (totals(db_session, flt, group_by), risk(db_session, flt, group_by, sharing))
