@@ -22,6 +22,7 @@ Every function flushes and never commits; on DecisionError nothing has been writ
 UPDATE), so the caller may roll back or not.
 """
 
+import math
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -209,6 +210,8 @@ def answer_discrepancies(session: Session) -> list[tuple[int, str, Any, Any]]:
     found: list[tuple[int, str, Any, Any]] = []
     for proposal_id, made, first, seconds, taken_up, reason, decided_first, decided_taken_up, decided_reason in rows:
         decided_seconds = None if decided_first is None else (decided_first - made).total_seconds()
+        if None not in (seconds, decided_seconds) and math.isclose(seconds, decided_seconds, abs_tol=1e-6):
+            seconds = decided_seconds  # equal but for the last bit of a double computed another way
         for column, kept, decided in (
             ("first_answered_at", first, decided_first),
             ("response_seconds", seconds, decided_seconds),

@@ -108,7 +108,8 @@ class Proposal(Base):
         Index("ix_proposals_created_at", "created_at"),  # statistics by the day a proposal was made
         Index("ix_proposals_need_submitted_at", "need_submitted_at"),  # and by the day its need was submitted
         Index("ix_proposals_enterprise_id", "enterprise_id"),  # a round relinks its enterprises' proposals
-        # The banks' median response time: its histogram and middle values read from this index alone.
+        # The banks' median response time: its histogram and middle values (from this index alone when the
+        # statistics are filtered by nothing but a bank).
         Index(
             "ix_proposals_response_seconds",
             "response_seconds",
@@ -297,9 +298,14 @@ class Loan(Base):
 @event.listens_for(Loan, "before_insert")
 @event.listens_for(Loan, "before_update")
 def keep_grant_month(_mapper: Mapper[Loan], _connection: Connection, loan: Loan) -> None:
-    """Write the loan's ``granted_month`` and ``granted_month_start`` whenever the ORM writes the loan."""
-    loan.granted_month = loan.granted_on.year * 100 + loan.granted_on.month
-    loan.granted_month_start = loan.granted_on.replace(day=1)
+    """Write the loan's ``granted_month`` and ``granted_month_start`` whenever the ORM writes the loan
+    (previous_loans.grant_month_discrepancies checks them)."""
+    loan.granted_month, loan.granted_month_start = grant_month(loan.granted_on)
+
+
+def grant_month(granted_on: date) -> tuple[int, date]:
+    """The month of a grant date as a loan keeps it: the number yyyymm and the month's first day."""
+    return granted_on.year * 100 + granted_on.month, granted_on.replace(day=1)
 
 
 class CreditEvent(Base):

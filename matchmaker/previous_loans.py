@@ -16,7 +16,9 @@ both; the type is the one the loan was proposed under, ``Loan.product_type``):
 :func:`link_loans` writes them for all the loans of an enterprise with window functions, in the
 transaction of each grant and under the enterprise's lock (so a grant dated before an existing loan, as a bank
 may date one back to the proposal's day, moves that loan's dates too); :func:`previous_loan_discrepancies`
-recomputes every column with window functions and lists the differences."""
+recomputes every column with window functions and lists the differences. Each loan also keeps its grant month
+(``granted_month``, ``granted_month_start``: matchmaker.models.keep_grant_month), which
+:func:`grant_month_discrepancies` checks."""
 
 from typing import Any
 
@@ -24,7 +26,7 @@ from sqlalchemy import Date, func, select
 from sqlalchemy.orm import Session
 
 from db.kept_columns import Discrepancy, kept_column_discrepancies, write_kept_columns
-from matchmaker.models import Loan
+from matchmaker.models import Loan, grant_month
 from matchmaker.scopes import SCOPES, Scope
 
 
@@ -72,3 +74,18 @@ def _recomputed(enterprises: list[int] | None) -> Any:
 def previous_loan_discrepancies(session: Session) -> list[Discrepancy]:
     """Every kept column that differs from the loans (empty when they agree)."""
     return kept_column_discrepancies(session, Loan, _recomputed(None), list(COLUMNS))
+
+
+def grant_month_discrepancies(session: Session) -> list[Discrepancy]:
+    """Every loan whose kept grant month differs from its grant date's (empty when they agree)."""
+    found = []
+    kept = select(Loan.id, Loan.granted_on, Loan.granted_month, Loan.granted_month_start).order_by(Loan.id)
+    for loan_id, granted_on, month, start in session.execute(kept):
+        actual_month, actual_start = grant_month(granted_on)
+        for name, value, actual in (
+            ("granted_month", month, actual_month),
+            ("granted_month_start", start, actual_start),
+        ):
+            if value != actual:
+                found.append(Discrepancy("loans", loan_id, name, value, actual))
+    return found

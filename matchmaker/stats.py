@@ -11,6 +11,8 @@ and ``matchmaker.decisions.answer_discrepancies`` checks them against the decisi
 Every function takes a :class:`StatsFilter` and answers ``(overall, groups)``: the overall row for the filter
 and one row per group (``group_by`` one of :data:`GROUPINGS`, or None for no groups), ordered by group key.
 Each row carries its :class:`Group` (the key, a Chinese and an English label; None on the overall row).
+:func:`totals_and_risk` and :func:`banks_and_funnel_by_bank` answer two such pairs from one pass over the
+loans or the proposals (the dashboard's).
 
 Which date the period (``date_from`` .. ``date_to``, both included, business dates in China, UTC+8 — see
 ``matchmaker.ledger.china_today``) applies to:

@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Date,
     Integer,
     Select,
     Text,
@@ -65,18 +64,13 @@ def one_process_per_statement(session: Session) -> Session:
 
 
 class Calendar:
-    """Dates, months and day counts in China's business calendar (UTC+8) as SQL expressions. Timestamps
-    are stored in UTC; dates (grant dates) are already business dates. China keeps UTC+8 all year
+    """Months in China's business calendar (UTC+8) as SQL expressions. Timestamps are stored in UTC; dates
+    (grant dates) are already business dates, and loans keep their grant month. China keeps UTC+8 all year
     (matchmaker.ledger.CHINA), so a China time is the UTC time plus eight hours: on PostgreSQL that is
     cheaper per row than converting through the named zone."""
 
     def __init__(self, session: Session) -> None:
         self.postgresql = is_postgresql(session)
-
-    def china_date(self, stamp: ColumnElement[datetime]) -> ColumnElement[Any]:
-        if self.postgresql:
-            return cast(self._china_time(stamp), Date)
-        return func.date(stamp, "+8 hours")
 
     def month_of_stamp(self, stamp: ColumnElement[datetime]) -> ColumnElement[int]:
         """The month of ``stamp`` in China as the number yyyymm (:func:`month_key` writes it as "yyyy-mm"):
@@ -86,12 +80,6 @@ class Calendar:
             china = self._china_time(stamp)
             return cast(func.date_part("year", china) * 100 + func.date_part("month", china), Integer)
         return cast(func.strftime("%Y%m", stamp, "+8 hours"), Integer)
-
-    def days_from_stamp_to_date(self, stamp: ColumnElement[datetime], day: ColumnElement[date]) -> ColumnElement[Any]:
-        """Whole days from the China date of ``stamp`` to ``day``."""
-        if self.postgresql:
-            return day - self.china_date(stamp)
-        return func.julianday(day) - func.julianday(self.china_date(stamp))
 
     @staticmethod
     def _china_time(stamp: ColumnElement[datetime]) -> ColumnElement[datetime]:

@@ -17,6 +17,7 @@ from matchmaker.ledger import china_today
 from matchmaker.models import Loan
 from matchmaker.previous_loans import (
     first_for_need,
+    grant_month_discrepancies,
     previous_loan,
     previous_loan_discrepancies,
 )
@@ -127,3 +128,8 @@ def test_each_loan_keeps_its_grant_month(migrated_session: tuple[str, Session]) 
     migrate.downgrade(url, "0014")
     migrate.upgrade(url)
     assert [tuple(row) for row in session.execute(kept_months)] == months
+    assert grant_month_discrepancies(session) == []
+    session.execute(text("UPDATE loans SET granted_month = 190001 WHERE id = :id"), {"id": loans[1].id})
+    assert grant_month_discrepancies(session) == [
+        Discrepancy("loans", loans[1].id, "granted_month", 190001, months[1][0])
+    ]

@@ -251,6 +251,13 @@ def test_the_banks_view_reconciles(db_session: Session, book: Book) -> None:
 def test_one_pass_gives_the_banks_view_and_the_funnel_by_bank_without_a_period(db_session: Session, book: Book) -> None:
     without_period = [flt for flt in filters(book) if flt.date_from is None and flt.date_to is None]
     assert len(without_period) == 3
+    region, size_class, industry = db_session.execute(
+        select(Proposal.enterprise_region, Proposal.enterprise_size_class, Proposal.enterprise_industry).limit(1)
+    ).one()
+    without_period += [
+        StatsFilter(product_type="credit_loan"),
+        StatsFilter(region=region, size_class=size_class, industry=industry),
+    ]
     for flt in without_period:
         banks, by_bank = banks_and_funnel_by_bank(db_session, flt)
         assert banks == bank_responsiveness(db_session, flt), str(flt)

@@ -18,7 +18,7 @@ from matchmaker.decisions import answer_discrepancies
 from matchmaker.ledger import CHINA, china_today, loan_figure_discrepancies
 from matchmaker.models import Loan
 from matchmaker.need_figures import need_figure_discrepancies
-from matchmaker.previous_loans import previous_loan_discrepancies
+from matchmaker.previous_loans import grant_month_discrepancies, previous_loan_discrepancies
 from matchmaker.previous_proposals import proposal_discrepancies
 from matchmaker.stats import (
     GROUPINGS,
@@ -254,6 +254,7 @@ def test_the_loans_figures_agree_with_the_ledger(db_session: Session, world: tup
     previous loans' dates by which they count enterprises, though grants there are dated out of order."""
     assert loan_figure_discrepancies(db_session) == []
     assert previous_loan_discrepancies(db_session) == []
+    assert grant_month_discrepancies(db_session) == []
     assert classification_discrepancies(db_session) == []
     _, rows = world
     by_id = sorted(rows.loans, key=lambda loan: loan.id)
