@@ -27,6 +27,7 @@ from bench.round_db import INDUSTRIES, REGIONS, SYNTHETIC_NOTE, synthetic_uscc
 from enterprises.need_copies import link_needs
 from matchmaker.decisions import BANK_DECISIONS, TAKEN_UP
 from matchmaker.ledger import CHINA, china_today
+from matchmaker.models import grant_month, seconds_to_answer
 from matchmaker.previous_loans import link_loans
 from matchmaker.previous_proposals import link_proposals
 from reference.codes import PRODUCT_TYPES, REJECT_REASONS
@@ -251,7 +252,7 @@ def _need_with_proposals(
                 proposal_id, round_id, need_id, product["id"], bank_id, rank, round(rng.uniform(0.2, 0.9), 3),
                 product["rate_min"], product["rate_max"], status, "{}", made, enterprise_id, submitted_at,
                 first_answered_at,
-                None if first_answered_at is None else (first_answered_at - made).total_seconds(),
+                seconds_to_answer(made, first_answered_at),
                 was_taken_up,
                 next((reason for _, reason, _ in answers if reason), None), product["type"],
             ),
@@ -322,8 +323,7 @@ def _loan(
         "loans",
         (
             loan_id, proposal_id, need.id, need.enterprise_id, product["id"], product["bank_id"], amount, rate, term,
-            granted_on, granted_on.year * 100 + granted_on.month, granted_on.replace(day=1), kind, balance, status,
-            _utc(granted_on, 12), *figures,
+            granted_on, *grant_month(granted_on), kind, balance, status, _utc(granted_on, 12), *figures,
             (granted_on - need.submitted).days, need.submitted_at, "ip_pledge" in need.offered,
             "receivables" in need.offered, product["type"],
         ),

@@ -36,7 +36,7 @@ from enterprises.locking import lock_enterprises
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.classification_copies import classification_of
 from matchmaker.ledger import LedgerError, charge_quota, china_today, grant_figures, record_grant
-from matchmaker.models import Loan, Proposal, ProposalDecision
+from matchmaker.models import Loan, Proposal, ProposalDecision, seconds_to_answer
 from matchmaker.need_figures import add_to_need, lock_need
 from matchmaker.previous_loans import link_loans
 from products.models import LoanProduct
@@ -209,7 +209,7 @@ def answer_discrepancies(session: Session) -> list[tuple[int, str, Any, Any]]:
     )
     found: list[tuple[int, str, Any, Any]] = []
     for proposal_id, made, first, seconds, taken_up, reason, decided_first, decided_taken_up, decided_reason in rows:
-        decided_seconds = None if decided_first is None else (decided_first - made).total_seconds()
+        decided_seconds = seconds_to_answer(made, decided_first)
         if None not in (seconds, decided_seconds) and math.isclose(seconds, decided_seconds, abs_tol=1e-6):
             seconds = decided_seconds  # equal but for the last bit of a double computed another way
         for column, kept, decided in (

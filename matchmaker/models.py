@@ -182,12 +182,14 @@ class Proposal(Base):
 def keep_response_seconds(_mapper: Mapper[Proposal], _connection: Connection, proposal: Proposal) -> None:
     """Write the proposal's ``response_seconds`` whenever the ORM writes the proposal (bulk UPDATEs of
     ``created_at`` or ``first_answered_at`` must set it themselves; decisions.answer_discrepancies checks it)."""
-    if proposal.first_answered_at is None:
-        proposal.response_seconds = None
-        return
-    if proposal.created_at is None:  # not yet given its default
+    if proposal.first_answered_at is not None and proposal.created_at is None:  # not yet given its default
         proposal.created_at = utcnow()
-    proposal.response_seconds = (proposal.first_answered_at - proposal.created_at).total_seconds()
+    proposal.response_seconds = seconds_to_answer(proposal.created_at, proposal.first_answered_at)
+
+
+def seconds_to_answer(made: datetime, answered: datetime | None) -> float | None:
+    """A proposal's ``response_seconds``: from when it was made to its first answer (None unanswered)."""
+    return None if answered is None else (answered - made).total_seconds()
 
 
 class ProposalDecision(Base):

@@ -125,6 +125,10 @@ class StatsFilter:
         if self.region is not None and not 1 <= len(self.region.strip()) <= 100:
             raise StatsFilterError("region", "地区应为1到100个字符 / 1 to 100 characters")
 
+    @property
+    def has_period(self) -> bool:
+        return self.date_from is not None or self.date_to is not None
+
 
 def check_group_by(value: str | None) -> GroupBy | None:
     """``value`` as a grouping (None or empty: no grouping); anything else raises StatsFilterError."""
@@ -593,7 +597,7 @@ def banks_and_funnel_by_bank(
     """:func:`bank_responsiveness` and ``funnel(session, flt, "bank")`` with one pass over the proposals, for
     a filter without a period (the dashboard's first view): the proposals made in the period and those of the
     needs submitted in it are then the same rows, every proposal that the other filters select."""
-    if flt.date_from is not None or flt.date_to is not None:
+    if flt.has_period:
         raise ValueError("with a period, the banks' view and the funnel are about different proposals")
     tune_for_statistics(session)
     calendar = Calendar(session)

@@ -289,7 +289,3 @@ def _first(rows: Any) -> Figures:
 
 def _figures(row: Any) -> Figures:
     return {name: value for name, value in row.items() if name != KEY}
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)

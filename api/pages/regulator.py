@@ -161,7 +161,7 @@ def figures(flt: stats.StatsFilter, group_by: stats.GroupBy) -> dict[str, Any]:
     # The longest first, as measured over the whole history (bench/stats.py), so that the two connections
     # finish together: the banks' view, the totals by month, the funnel, the totals and risk, the whole funnel.
     # Without a period, the banks' view and the funnel by bank are about the same proposals: one pass.
-    one_pass = group_by == "bank" and flt.date_from is None and flt.date_to is None
+    one_pass = group_by == "bank" and not flt.has_period
     jobs: dict[str, Callable[[Session], Any]] = {
         "banks": (
             (lambda db: stats.banks_and_funnel_by_bank(db, flt))

@@ -249,7 +249,7 @@ def test_the_banks_view_reconciles(db_session: Session, book: Book) -> None:
 
 
 def test_one_pass_gives_the_banks_view_and_the_funnel_by_bank_without_a_period(db_session: Session, book: Book) -> None:
-    without_period = [flt for flt in filters(book) if flt.date_from is None and flt.date_to is None]
+    without_period = [flt for flt in filters(book) if not flt.has_period]
     assert len(without_period) == 3
     region, size_class, industry = db_session.execute(
         select(Proposal.enterprise_region, Proposal.enterprise_size_class, Proposal.enterprise_industry).limit(1)
