@@ -192,6 +192,33 @@ def seconds_to_answer(made: datetime, answered: datetime | None) -> float | None
     return None if answered is None else (answered - made).total_seconds()
 
 
+class ProposalTally(Base):
+    """The proposals per bank, product type, status and rejection reason ("" for none), summed: what the
+    regulators' banks' view and funnel by bank or product type count over the whole history
+    (matchmaker.stats), read here instead of every proposal. Kept by the database's triggers in the
+    transaction of every write to the proposals (db.tallies.PROPOSAL_TALLIES, which defines each figure);
+    never written by the application."""
+
+    __tablename__ = "proposal_tallies"
+
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), primary_key=True)
+    product_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    rejection_reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    proposals: Mapped[int] = mapped_column(BigInteger)
+    answered: Mapped[int] = mapped_column(BigInteger)
+    accepted: Mapped[int] = mapped_column(BigInteger)
+    response_microseconds: Mapped[int] = mapped_column(BigInteger)
+    enterprises_at_bank: Mapped[int] = mapped_column(BigInteger)
+    enterprises: Mapped[int] = mapped_column(BigInteger)
+    need_enterprises_at_bank: Mapped[int] = mapped_column(BigInteger)
+    need_enterprises_of_type: Mapped[int] = mapped_column(BigInteger)
+    need_enterprises: Mapped[int] = mapped_column(BigInteger)
+    needs_at_bank: Mapped[int] = mapped_column(BigInteger)
+    needs_of_type: Mapped[int] = mapped_column(BigInteger)
+    needs: Mapped[int] = mapped_column(BigInteger)
+
+
 class ProposalDecision(Base):
     """One change of a proposal's status after it was made (accepted, rejected with a reason code from
     ``reference.codes.REJECT_REASONS``, granted, expired, withdrawn): who, when and why, for the SME's page

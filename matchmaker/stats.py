@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from enterprises.models import FinancingNeed
-from matchmaker.models import Loan, Proposal
+from matchmaker.models import Loan, Proposal, ProposalTally
 from matchmaker.previous_loans import first_for_need as loan_first_for_need
 from matchmaker.previous_loans import previous_loan
 from matchmaker.previous_proposals import first_for_need as proposal_first_for_need
@@ -73,6 +73,7 @@ from matchmaker.stats_sql import (
     period_start,
     stamp_period,
     summed_groups,
+    summed_two_ways,
     tune_for_statistics,
 )
 from products.models import Bank, LoanProduct
@@ -85,6 +86,8 @@ MIN_ENTERPRISES = 3
 # The banks' median response time is found among the answers in one-hour buckets (stats_sql.bucket_medians).
 RESPONSE_BUCKET_SECONDS = 3600
 SECONDS_A_DAY = 86400
+MICROSECONDS_A_SECOND = 1e6
+MILLIONTHS = 1_000_000  # the average rate is summed in millionths of a percent
 
 
 class StatsFilterError(ValueError):
@@ -128,6 +131,12 @@ class StatsFilter:
     @property
     def has_period(self) -> bool:
         return self.date_from is not None or self.date_to is not None
+
+    @property
+    def selects_everything(self) -> bool:
+        """No restriction at all: the whole history, which the proposal tallies answer (see
+        :func:`bank_responsiveness`)."""
+        return self == StatsFilter()
 
 
 def check_group_by(value: str | None) -> GroupBy | None:
@@ -454,18 +463,69 @@ def totals(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
     each keeps its ledger sums (``Loan.granted_amount`` etc., see matchmaker.ledger)."""
     tune_for_statistics(session)
     granted, key = _loan_scope(select(*_totals_columns(session, flt, group_by)).select_from(Loan), flt, group_by)
-    return _totals_rows(session, group_by, granted, key, summed_groups(session, granted, key))
+    return _totals_rows(session, group_by, summed_groups(session, granted, key), median_rates(session, flt, group_by))
+
+
+Medians = tuple[float | None, dict[str, float]]  # overall, per group
+
+
+@dataclass(frozen=True)
+class LoanSums:
+    """What :func:`loan_sums` summed over the loans: the figures per ``group_by`` and per month."""
+
+    group_by: GroupBy | None
+    groups: tuple[Figures, dict[str, Figures]]
+    months: tuple[Figures, dict[str, Figures]]
 
 
 def totals_and_risk(
     session: Session, flt: StatsFilter, group_by: GroupBy | None = None, sharing: SharingRule = SharingRule()
-) -> tuple[tuple[TotalsRow, list[TotalsRow]], tuple[RiskRow, list[RiskRow]]]:
-    """:func:`totals` and :func:`risk` with one pass over the loans (the dashboard shows both)."""
+) -> tuple[tuple[TotalsRow, list[TotalsRow]], tuple[RiskRow, list[RiskRow]], list[TotalsRow]]:
+    """:func:`totals` and :func:`risk`, and the groups of ``totals(session, flt, "month")``, with one pass over
+    the loans for every sum and one for the median rates of each grouping (the dashboard shows all three, and
+    runs the passes side by side: :func:`loan_sums`, :func:`median_rates`, :func:`totals_and_risk_rows`)."""
+    rates = median_rates(session, flt, group_by)
+    month_rates = rates if group_by == "month" else median_rates(session, flt, "month")
+    return totals_and_risk_rows(session, loan_sums(session, flt, group_by), rates, month_rates, sharing)
+
+
+def loan_sums(session: Session, flt: StatsFilter, group_by: GroupBy | None) -> LoanSums:
+    """The sums of :func:`totals` and :func:`risk` per ``group_by`` and per month, from one pass over the loans
+    grouped by both: every figure is a sum over the loans, which adds up either way, and the months' distinct
+    enterprises have a column of their own."""
     tune_for_statistics(session)
-    columns = (*_totals_columns(session, flt, group_by), *_risk_columns(session))
+    columns = [*_totals_columns(session, flt, group_by), *_risk_columns(session)]
+    if group_by == "month":
+        loans, key = _loan_scope(select(*columns).select_from(Loan), flt, group_by)
+        result = summed_groups(session, loans, key)
+        return LoanSums(group_by, result, result)
+    columns.append(_loan_enterprises(flt, "month")[0].element.label(MONTH_ENTERPRISES))
     loans, key = _loan_scope(select(*columns).select_from(Loan), flt, group_by)
-    result = summed_groups(session, loans, key)
-    return _totals_rows(session, group_by, loans, key, result), _risk_rows(session, group_by, result, sharing)
+    result, (month_overall, month_groups) = summed_two_ways(session, loans, key, Loan.granted_month)
+    months = {month: {**values, "enterprises": values[MONTH_ENTERPRISES]} for month, values in month_groups.items()}
+    return LoanSums(group_by, result, (month_overall, months))
+
+
+def median_rates(session: Session, flt: StatsFilter, group_by: GroupBy | None) -> Medians:
+    """The median rate of the loans granted in the period, overall and per ``group_by``."""
+    tune_for_statistics(session)
+    loans, key = _loan_scope(select(Loan.rate).select_from(Loan), flt, group_by)
+    return histogram_medians(session, Loan.rate, loans, key)
+
+
+def totals_and_risk_rows(
+    session: Session, sums: LoanSums, rates: Medians, month_rates: Medians, sharing: SharingRule
+) -> tuple[tuple[TotalsRow, list[TotalsRow]], tuple[RiskRow, list[RiskRow]], list[TotalsRow]]:
+    """:func:`totals_and_risk`'s rows from its passes' results."""
+    return (
+        _totals_rows(session, sums.group_by, sums.groups, rates),
+        _risk_rows(session, sums.group_by, sums.groups, sharing),
+        _totals_rows(session, "month", sums.months, month_rates)[1],
+    )
+
+
+# What totals_and_risk names the months' distinct enterprises when it groups by another dimension and month.
+MONTH_ENTERPRISES = "month_enterprises"
 
 
 def _totals_columns(session: Session, flt: StatsFilter, group_by: GroupBy | None) -> list[ColumnElement[Any]]:
@@ -480,7 +540,8 @@ def _totals_columns(session: Session, flt: StatsFilter, group_by: GroupBy | None
         func.count(Loan.id).label("loans"),
         _sum(Loan.granted_amount).label("granted_amount"),
         _sum(Loan.outstanding).label("outstanding"),
-        _sum(Loan.rate).label("rate_sum"),
+        # in millionths of a percent, whole numbers whose sum is the same in any order of adding
+        _sum(func.round(Loan.rate * MILLIONTHS)).label("rate_millionths"),
         _sum(Loan.days_to_grant).label("days_to_grant_sum"),
         _count(first).label("first_loans"),
         _total(first, Loan.granted_amount).label("first_loan_amount"),
@@ -500,13 +561,12 @@ def _totals_columns(session: Session, flt: StatsFilter, group_by: GroupBy | None
 def _totals_rows(
     session: Session,
     group_by: GroupBy | None,
-    granted: Select[Any],
-    key: ColumnElement[Any] | None,
     result: tuple[Figures, dict[str, Figures]],
+    medians: tuple[float | None, dict[str, float]],
 ) -> tuple[TotalsRow, list[TotalsRow]]:
-    """The totals' rows from the figures their statement (``granted``) summed, with the median rates read now."""
+    """The totals' rows from the figures their statement summed and the median rates (overall, per group)."""
     overall, groups = _overall_counts(result, ("enterprises",))
-    median_overall, median_groups = histogram_medians(session, Loan.rate, granted, key)
+    median_overall, median_groups = medians
 
     def row(group: Group | None, values: dict[str, Any], median: float | None) -> TotalsRow:
         whole = _whole_numbers(values, TOTALS_COLUMNS, ("avg_rate", "median_rate", "avg_days_to_grant"))
@@ -516,7 +576,7 @@ def _totals_rows(
             group=group,
             suppressed=False,
             **whole,
-            avg_rate=_rounded(values["rate_sum"] / loans) if loans else None,
+            avg_rate=_rounded(values["rate_millionths"] / MILLIONTHS / loans) if loans else None,
             median_rate=_rounded(median),
             avg_days_to_grant=_rounded(values["days_to_grant_sum"] / loans) if loans else None,
             first_loan_share=_share(whole["first_loan_enterprises"], whole["enterprises"]),
@@ -536,15 +596,20 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
     calendar = Calendar(session)
     per_proposal = flt.bank_id is not None or flt.product_type is not None or group_by in ("bank", "product_type")
     if per_proposal:
-        proposals, key = _scope(
-            select(*_funnel_proposal_columns(flt, group_by, calendar)).select_from(Proposal),
-            _cohort(Proposal, flt, calendar),
-            flt,
-            group_by,
-        )
+        if flt.selects_everything and group_by in ("bank", "product_type"):
+            summed = _tallied(session, group_by)  # type: ignore[arg-type]
+            by_proposal = _unprefixed(summed[0]), {k: _unprefixed(values) for k, values in summed[1].items()}
+        else:
+            proposals, key = _scope(
+                select(*_funnel_proposal_columns(flt, group_by, calendar)).select_from(Proposal),
+                _cohort(Proposal, flt, calendar),
+                flt,
+                group_by,
+            )
+            by_proposal = summed_groups(session, proposals, key)
         # The proposals reach every group the loans can (a loan is made on a proposal).
         overall, groups = _merge(
-            _overall_counts(summed_groups(session, proposals, key), ("enterprises", "needs_proposed")),
+            _overall_counts(by_proposal, ("enterprises", "needs_proposed")),
             _funnel_loans(session, flt, group_by, calendar),
         )
     else:
@@ -588,7 +653,8 @@ def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankRespons
     :class:`BankResponseRow`)."""
     tune_for_statistics(session)
     proposals, key = _bank_statement(flt, Calendar(session))
-    return _bank_rows(session, proposals, key, summed_groups(session, proposals, key))
+    figures = _tallied_by_bank(session) if flt.selects_everything else summed_groups(session, proposals, key)
+    return _bank_rows(session, proposals, key, figures)
 
 
 def banks_and_funnel_by_bank(
@@ -602,8 +668,11 @@ def banks_and_funnel_by_bank(
     tune_for_statistics(session)
     calendar = Calendar(session)
     proposals, key = _bank_statement(flt, calendar)
-    both = proposals.add_columns(*_funnel_proposal_columns(flt, "bank", calendar, FUNNEL_PREFIX))
-    overall, groups = summed_groups(session, both, key)
+    if flt.selects_everything:
+        overall, groups = _tallied_by_bank(session)
+    else:
+        both = proposals.add_columns(*_funnel_proposal_columns(flt, "bank", calendar, FUNNEL_PREFIX))
+        overall, groups = summed_groups(session, both, key)
     funnel_figures = _unprefixed(overall), {k: _unprefixed(values) for k, values in groups.items()}
     funnel_overall, funnel_groups = _merge(
         _overall_counts(funnel_figures, ("enterprises", "needs_proposed")),
@@ -617,6 +686,52 @@ def banks_and_funnel_by_bank(
 
 # What banks_and_funnel_by_bank names the funnel's figures in its statement, beside the banks' view's.
 FUNNEL_PREFIX = "funnel_"
+
+
+def _tallied_by_bank(session: Session) -> tuple[Figures, dict[str, Figures]]:
+    """What :func:`_bank_statement` and the funnel's proposal columns (named with :data:`FUNNEL_PREFIX`) sum
+    per bank over every proposal, read from the proposal tallies (db.tallies.PROPOSAL_TALLIES, kept by the
+    database with every write to the proposals): a few hundred rows instead of every proposal, the figures
+    the same (tests/integration/test_stats_proposal_reconciliation.py compares the two)."""
+    tally = ProposalTally
+    return _tallied(
+        session,
+        "bank",
+        _sum(tally.enterprises_at_bank).label("enterprises"),
+        _sum(tally.enterprises).label("overall_enterprises"),
+        _sum(tally.proposals).label("proposals"),
+        _sum(tally.answered).label("answered"),
+        _sum(tally.accepted).label("accepted"),
+        *(_total(tally.status == status, tally.proposals).label(status) for status in PROPOSAL_STATUSES),
+        (_sum(tally.response_microseconds) / MICROSECONDS_A_SECOND).label("response_seconds_sum"),
+        *(
+            _total(tally.rejection_reason == reason, tally.proposals).label(f"rejected_{reason}")
+            for reason in REASON_CODES
+        ),
+    )
+
+
+def _tallied(
+    session: Session, group_by: Literal["bank", "product_type"], *columns: ColumnElement[Any]
+) -> tuple[Figures, dict[str, Figures]]:
+    """The funnel's proposal columns (named with :data:`FUNNEL_PREFIX`) and ``columns`` summed per bank or
+    product type over every proposal, from the proposal tallies."""
+    tally = ProposalTally
+    funnel = FUNNEL_PREFIX
+    by_bank = group_by == "bank"
+    statement = select(
+        *columns,
+        _sum(tally.need_enterprises_at_bank if by_bank else tally.need_enterprises_of_type).label(
+            f"{funnel}enterprises"
+        ),
+        _sum(tally.need_enterprises).label(f"overall_{funnel}enterprises"),
+        _sum(tally.proposals).label(f"{funnel}proposals"),
+        _sum(tally.needs_at_bank if by_bank else tally.needs_of_type).label(f"{funnel}needs_proposed"),
+        _sum(tally.needs).label(f"overall_{funnel}needs_proposed"),
+        _sum(tally.accepted).label(f"{funnel}accepted"),
+        _total(tally.status == "granted", tally.proposals).label(f"{funnel}granted"),
+    ).having(func.sum(tally.proposals) > 0)  # a group whose proposals are all gone is no group
+    return summed_groups(session, statement, tally.bank_id if by_bank else tally.product_type)
 
 
 def _unprefixed(values: Figures) -> Figures:

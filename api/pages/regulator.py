@@ -159,28 +159,31 @@ def figures(flt: stats.StatsFilter, group_by: stats.GroupBy) -> dict[str, Any]:
     locale = locale_name()
     sharing = sharing_rule()
     # The longest first, as measured over the whole history (bench/stats.py), so that the two connections
-    # finish together: the banks' view, the totals by month, the funnel, the totals and risk, the whole funnel.
-    # Without a period, the banks' view and the funnel by bank are about the same proposals: one pass.
+    # finish together: the sums over the loans (for the totals, the risk and the months), the banks' view,
+    # the funnel, the median rates by month, the whole funnel, the median rates. Without a period, the banks'
+    # view and the funnel by bank are about the same proposals: one pass.
     one_pass = group_by == "bank" and not flt.has_period
     jobs: dict[str, Callable[[Session], Any]] = {
+        "loan_sums": lambda db: stats.loan_sums(db, flt, group_by),
         "banks": (
             (lambda db: stats.banks_and_funnel_by_bank(db, flt))
             if one_pass
             else (lambda db: (stats.bank_responsiveness(db, flt), None))
-        )
+        ),
     }
-    if group_by != "month":
-        jobs["months"] = lambda db: stats.totals(db, flt, "month")
     if not one_pass:
         jobs["funnel"] = lambda db: stats.funnel(db, flt, group_by)
-    jobs["totals_and_risk"] = lambda db: stats.totals_and_risk(db, flt, group_by, sharing)
+    if group_by != "month":
+        jobs["month_rates"] = lambda db: stats.median_rates(db, flt, "month")
     if group_by in NEEDS_NOT_BY:  # grouped so, the rows count proposals only; the whole funnel comes ungrouped
         jobs["whole_funnel"] = lambda db: stats.funnel(db, flt)
+    jobs["rates"] = lambda db: stats.median_rates(db, flt, group_by)
     done = in_sessions_of_their_own(
         {name: _one_process_each(job) for name, job in jobs.items()}, STATISTICS_CONNECTIONS
     )
-    (totals, totals_groups), (risk, risk_groups) = done["totals_and_risk"]
-    months = done["months"][1] if "months" in done else totals_groups
+    (totals, totals_groups), (risk, risk_groups), months = stats.totals_and_risk_rows(
+        session(), done["loan_sums"], done["rates"], done.get("month_rates", done["rates"]), sharing
+    )
     (banks, bank_rows), by_bank = done["banks"]
     funnel_total, funnel_groups = by_bank or done["funnel"]
     funnel = done["whole_funnel"][0] if "whole_funnel" in done else funnel_total

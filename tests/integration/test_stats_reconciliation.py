@@ -287,11 +287,14 @@ def test_risk_reconciles_with_the_ledger(db_session: Session, world: tuple[World
 
 
 def test_one_pass_gives_the_totals_and_risk(db_session: Session, world: tuple[World, LedgerRows]) -> None:
-    """What the dashboard reads: the totals and risk from one statement, the same rows as each alone (which
-    the two tests above reconcile with the ledger)."""
+    """What the dashboard reads: the totals, the risk and the totals by month from one statement, the same
+    rows as each alone (which the two tests above reconcile with the ledger)."""
     _, rows = world
     sharing = SharingRule(fund=0.5, bank=0.3, guarantor=0.2)
     for flt in filters(rows):
+        months = totals(db_session, flt, "month")[1]
+        assert len(months) > 1, str(flt)
         for group_by in (None, *GROUPINGS):
-            both = totals_and_risk(db_session, flt, group_by, sharing)
-            assert both == (totals(db_session, flt, group_by), risk(db_session, flt, group_by, sharing))
+            all_three = totals_and_risk(db_session, flt, group_by, sharing)
+            alone = (totals(db_session, flt, group_by), risk(db_session, flt, group_by, sharing), months)
+            assert all_three == alone, f"{flt} by {group_by}"

@@ -1,0 +1,173 @@
+"""Tally tables: sums over a table's rows per key, kept by triggers in the transaction of every write to the
+table, on SQLite and PostgreSQL alike, so that a statistic over the whole table reads a few hundred tally rows
+instead of every row (matchmaker.stats reads ``proposal_tallies`` for the banks' view over the whole history).
+
+A :class:`Tally` names the source table, the key columns and the figures, each as an SQL expression over one
+source row written with ``{row}`` where the row's name goes. PostgreSQL runs one statement trigger per write
+statement over its transition tables (an ``UPDATE`` of thousands of proposals adds up its changes once);
+SQLite, which has row triggers only, one per row. Either way the changes are summed per key, old rows
+subtracted and new ones added, and only keys whose figures changed are written: an update that moves no
+figure locks no tally row. Keys are written in key order, so that two transactions wait for each other
+instead of deadlocking.
+
+The migration creating a tally calls :func:`create_statements` and fills the table with :func:`recount`;
+``tally_discrepancies`` in the owning package compares the table with :func:`recount`. A change of a tally's
+definition takes a migration that drops the triggers, creates them anew and fills the table again.
+
+PostgreSQL's TRUNCATE fires no statement trigger of these: the tests empty every table, tallies included."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+
+@dataclass(frozen=True)
+class Tally:
+    table: str  # the tally table: the keys (its primary key) and one column per figure
+    source: str  # the table whose rows it sums
+    keys: dict[str, str]  # column -> SQL expression over a source row ({row}.column), never NULL
+    figures: dict[str, str]  # column -> SQL expression over a source row, summed
+
+    def _function(self) -> str:
+        return f"{self.table}_keep"
+
+    def _triggers(self) -> dict[str, str]:
+        return {verb: f"{self.table}_{verb.lower()}" for verb in ("INSERT", "UPDATE", "DELETE")}
+
+
+def recount(tally: Tally) -> str:
+    """The tally's rows as summed from the source table now (SELECT keys, figures)."""
+    return f"SELECT {_summed(tally, tally.source)} FROM {tally.source} GROUP BY {_key_list(tally)}"
+
+
+def discrepancies(connection: Connection, tally: Tally) -> list[tuple[Any, ...]]:
+    """The keys whose tally row differs from :func:`recount` (a missing row or a row of zeros is the same as
+    each other), with the kept and the recounted figures; [] when the triggers kept the tally."""
+    columns = ", ".join([*tally.keys, *tally.figures])
+    kept = _by_key(connection, f"SELECT {columns} FROM {tally.table}", len(tally.keys))
+    recounted = _by_key(connection, recount(tally), len(tally.keys))
+    zeros = (0,) * len(tally.figures)
+    found = []
+    for key in sorted(kept.keys() | recounted.keys()):
+        ours, theirs = kept.get(key, zeros), recounted.get(key, zeros)
+        if tuple(ours) != tuple(theirs):
+            found.append((key, ours, theirs))
+    return found
+
+
+def _by_key(connection: Connection, query: str, keys: int) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    return {row[:keys]: row[keys:] for row in connection.execute(text(query))}
+
+
+def create_statements(tally: Tally, dialect: str) -> list[str]:
+    """The SQL creating the triggers that keep ``tally`` for ``dialect`` ("sqlite" or "postgresql")."""
+    if dialect == "sqlite":
+        # SQLite's row triggers name the rows NEW and OLD; a SELECT without FROM reads them
+        changes = {"INSERT": [("NEW", 1)], "UPDATE": [("NEW", 1), ("OLD", -1)], "DELETE": [("OLD", -1)]}
+        return [
+            f"CREATE TRIGGER {name} AFTER {verb} ON {tally.source} BEGIN {_upsert(tally, changes[verb], '')}; END"
+            for verb, name in tally._triggers().items()
+        ]
+    transition = {"INSERT": "NEW TABLE AS new_rows", "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}
+    transition["DELETE"] = "OLD TABLE AS old_rows"
+    body = {
+        "INSERT": _upsert(tally, [("new_rows", 1)], "new_rows"),
+        "UPDATE": _upsert(tally, [("new_rows", 1), ("old_rows", -1)], "new_rows", "old_rows"),
+        "DELETE": _upsert(tally, [("old_rows", -1)], "old_rows"),
+    }
+    function = f"""CREATE FUNCTION {tally._function()}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN {body["INSERT"]};
+        ELSIF TG_OP = 'UPDATE' THEN {body["UPDATE"]};
+        ELSE {body["DELETE"]};
+        END IF;
+        RETURN NULL;
+    END $$"""
+    # a trigger with transition tables is for one event only
+    return [function] + [
+        f"CREATE TRIGGER {name} AFTER {verb} ON {tally.source} REFERENCING {transition[verb]}"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION {tally._function()}()"
+        for verb, name in tally._triggers().items()
+    ]
+
+
+def drop_statements(tally: Tally, dialect: str) -> list[str]:
+    """The SQL dropping what :func:`create_statements` created."""
+    triggers = tally._triggers().values()
+    if dialect == "sqlite":
+        return [f"DROP TRIGGER {name}" for name in triggers]
+    return [f"DROP TRIGGER {name} ON {tally.source}" for name in triggers] + [f"DROP FUNCTION {tally._function()}()"]
+
+
+def _upsert(tally: Tally, changes: list[tuple[str, int]], *tables: str) -> str:
+    """Add the ``changes`` (each a row name, or a transition table's name, and a sign) to the tally rows of
+    their keys. ``tables``: the transition tables read (none on SQLite, where the row names need no FROM)."""
+    parts = []
+    for name, sign in changes:
+        values = [f"{expression.format(row=name)} AS {column}" for column, expression in tally.keys.items()]
+        values += [
+            f"{'-' if sign < 0 else ''}({expression.format(row=name)}) AS {column}"
+            for column, expression in tally.figures.items()
+        ]
+        parts.append(f"SELECT {', '.join(values)}" + (f" FROM {name}" if name in tables else ""))
+    columns = [*tally.keys, *tally.figures]
+    changed = " OR ".join(f"sum({column}) <> 0" for column in tally.figures)
+    updates = ", ".join(f"{column} = {tally.table}.{column} + excluded.{column}" for column in tally.figures)
+    keys = _key_list(tally)
+    # "WHERE true": SQLite's parser needs it before an upsert's ON CONFLICT
+    return (
+        f"INSERT INTO {tally.table} ({', '.join(columns)})"
+        f" SELECT {keys}, {', '.join(f'sum({column})' for column in tally.figures)}"
+        f" FROM ({' UNION ALL '.join(parts)}) AS changes WHERE true"
+        f" GROUP BY {keys} HAVING {changed} ORDER BY {keys}"
+        f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+    )
+
+
+def _summed(tally: Tally, row: str) -> str:
+    keys = [f"{expression.format(row=row)} AS {column}" for column, expression in tally.keys.items()]
+    figures = [f"sum({expression.format(row=row)}) AS {column}" for column, expression in tally.figures.items()]
+    return ", ".join(keys + figures)
+
+
+def _key_list(tally: Tally) -> str:
+    return ", ".join(tally.keys)
+
+
+def flag(condition: str) -> str:
+    """A figure counting the rows where ``condition`` holds."""
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+
+
+# The proposals per bank, product type, status and rejection reason, with what the regulators' banks' view
+# and funnel by bank or product type count of them over the whole history (matchmaker.stats:
+# _bank_statement, _funnel_proposal_columns): the proposals, answered and taken up, the seconds to their
+# first answers, and the distinct enterprises and needs, as the rows that are the first of their enterprise
+# or need at the bank, of the type, or anywhere (matchmaker.previous_proposals).
+PROPOSAL_TALLIES = Tally(
+    table="proposal_tallies",
+    source="proposals",
+    keys={
+        "bank_id": "{row}.bank_id",
+        "product_type": "{row}.product_type",
+        "status": "{row}.status",
+        "rejection_reason": "COALESCE({row}.rejection_reason, '')",
+    },
+    figures={
+        "proposals": "1",
+        "answered": flag("{row}.first_answered_at IS NOT NULL"),
+        "accepted": flag("{row}.taken_up"),
+        # whole microseconds (what the timestamps hold), so that adding and taking away is exact
+        "response_microseconds": "CAST(ROUND(COALESCE({row}.response_seconds, 0) * 1000000) AS BIGINT)",
+        "enterprises_at_bank": flag("{row}.previous_proposal_made_at_bank IS NULL"),
+        "enterprises": flag("{row}.previous_proposal_made IS NULL"),
+        "need_enterprises_at_bank": flag("{row}.previous_need_submitted_at_bank IS NULL"),
+        "need_enterprises_of_type": flag("{row}.previous_need_submitted_of_type IS NULL"),
+        "need_enterprises": flag("{row}.previous_need_submitted IS NULL"),
+        "needs_at_bank": flag("{row}.first_for_need_at_bank"),
+        "needs_of_type": flag("{row}.first_for_need_of_type"),
+        "needs": flag("{row}.first_for_need"),
+    },
+)
