@@ -24,7 +24,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from db.base import utcnow
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
@@ -44,6 +45,7 @@ from matchmaker import rounds
 from matchmaker.credit_scores import activate, register_model
 from matchmaker.models import Proposal
 from products.models import Bank, LoanProduct
+from reference.china_time import china_month
 from reference.codes import PRODUCT_TYPES
 from scoring.platform import train_synthetic_model
 
@@ -128,10 +130,16 @@ def _profile_row(rng: random.Random, enterprise_id: int, year: int, revenue: int
     }
 
 
-def _need_row(rng: random.Random, enterprise_id: int, revenue: int, collateral: list[str], today: date) -> dict:
+def _need_row(
+    rng: random.Random, enterprise_id: int, revenue: int, collateral: list[str], today: date, submitted: datetime
+) -> dict:
     amount = min(2000, max(10, round(revenue * rng.uniform(0.03, 0.2) / WAN / 10) * 10)) * WAN
+    month, month_start = china_month(submitted)
     return {
         "id": enterprise_id,
+        "created_at": submitted,
+        "submitted_month": month,  # as keep_submitted_month writes it (a Core insert runs no mapper event)
+        "submitted_month_start": month_start,
         "enterprise_id": enterprise_id,
         "amount": amount,
         "purpose": "working_capital",
@@ -193,7 +201,7 @@ def _product_row(rng: random.Random, index: int, bank_id: int, tight_share: floa
 def load_market(engine: Engine, needs: int, products: int, banks: int, seed: int, tight_share: float) -> None:
     """The synthetic market, written with Core bulk inserts in one transaction."""
     rng = random.Random(seed)
-    today = date.today()
+    today, submitted = date.today(), utcnow()
     bank_codes = [f"BK{b:02d}" for b in range(1, banks + 1)]
     enterprises = _enterprise_rows(rng, needs, bank_codes, today)
     profiles, need_rows = [], []
@@ -205,7 +213,7 @@ def load_market(engine: Engine, needs: int, products: int, banks: int, seed: int
             profiles.append(_profile_row(rng, row["id"], year, int(revenue * scale), row["first_time_borrower"]))
         latest = profiles[-1]
         row["size_class"] = classify_size(row["industry"], row["employees"], revenue, latest["total_assets"])
-        need_rows.append(_need_row(rng, row["id"], revenue, latest["collateral_available"], today))
+        need_rows.append(_need_row(rng, row["id"], revenue, latest["collateral_available"], today, submitted))
     product_rows = [_product_row(rng, j, 1 + j % banks, tight_share) for j in range(1, products + 1)]
     with engine.begin() as connection:
         connection.execute(

@@ -30,6 +30,7 @@ from matchmaker.ledger import CHINA, china_today
 from matchmaker.models import grant_month, seconds_to_answer
 from matchmaker.previous_loans import link_loans
 from matchmaker.previous_proposals import link_proposals
+from reference.china_time import china_month
 from reference.codes import PRODUCT_TYPES, REJECT_REASONS
 
 WAN = 10_000
@@ -62,7 +63,8 @@ _COLUMN_TEXT = {
     "enterprises": "id uscc name industry region founded_on employees registered_capital contact_person phone email "
     "size_class first_time_borrower specialised_innovative settlement_banks created_at updated_at",
     "financing_needs": "id enterprise_id amount purpose term_months needed_by collateral_offered max_rate "
-    "guarantee_available note status created_at updated_at proposal_count taken_up_count loan_count granted_amount",
+    "guarantee_available note status created_at submitted_month submitted_month_start updated_at proposal_count "
+    "taken_up_count loan_count granted_amount",
     "proposals": "id round_id need_id product_id bank_id rank weight rate_min rate_max status explanation created_at "
     "enterprise_id need_submitted_at first_answered_at response_seconds taken_up rejection_reason product_type "
     "enterprise_region enterprise_size_class enterprise_industry",
@@ -272,7 +274,8 @@ def _need_with_proposals(
         "financing_needs",
         (
             need_id, enterprise_id, amount, "working_capital", term, submitted + timedelta(days=60),
-            json.dumps(offered), None, False, SYNTHETIC_NOTE, need_status, submitted_at, _utc(submitted, 19),
+            json.dumps(offered), None, False, SYNTHETIC_NOTE, need_status, submitted_at, *china_month(submitted_at),
+            _utc(submitted, 19),
             len(banks), taken_up, int(granted_index is not None), granted_amount,
         ),
     )  # fmt: skip

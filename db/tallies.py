@@ -38,8 +38,12 @@ class Tally:
 
 
 def recount(tally: Tally) -> str:
-    """The tally's rows as summed from the source table now (SELECT keys, figures)."""
-    return f"SELECT {_summed(tally, tally.source)} FROM {tally.source} GROUP BY {_key_list(tally)}"
+    """The tally's rows as summed from the source table now (SELECT keys, figures), the keys whose figures
+    are all zero left out as the triggers leave them out."""
+    return (
+        f"SELECT {_summed(tally, tally.source)} FROM {tally.source} GROUP BY {_key_list(tally)}"
+        f" HAVING {_any_changed(tally, tally.source)}"
+    )
 
 
 def discrepancies(connection: Connection, tally: Tally) -> list[tuple[Any, ...]]:
@@ -132,6 +136,10 @@ def _summed(tally: Tally, row: str) -> str:
     return ", ".join(keys + figures)
 
 
+def _any_changed(tally: Tally, row: str) -> str:
+    return " OR ".join(f"sum({expression.format(row=row)}) <> 0" for expression in tally.figures.values())
+
+
 def _key_list(tally: Tally) -> str:
     return ", ".join(tally.keys)
 
@@ -169,5 +177,33 @@ PROPOSAL_TALLIES = Tally(
         "needs_at_bank": flag("{row}.first_for_need_at_bank"),
         "needs_of_type": flag("{row}.first_for_need_of_type"),
         "needs": flag("{row}.first_for_need"),
+    },
+)
+
+# The answered proposals per bank and hour of response (the seconds to the first answer made whole, rounded
+# on PostgreSQL and truncated on SQLite, then divided by 3600 in whole numbers: stats_sql.bucket_medians'
+# buckets), from which matchmaker.stats finds the banks' exact median response time over the whole history.
+# Unanswered proposals (hour -1) count nothing.
+RESPONSE_HOURS = Tally(
+    table="response_hour_tallies",
+    source="proposals",
+    keys={"bank_id": "{row}.bank_id", "hour": "CAST(COALESCE({row}.response_seconds, -3600) AS BIGINT) / 3600"},
+    figures={"answered": flag("{row}.response_seconds IS NOT NULL")},
+)
+
+# The loans per bank and product type, with what the funnel by bank or product type counts of them over the
+# whole history (matchmaker.stats._funnel_loans): the distinct needs granted, as the loans that are their
+# need's first at the bank, of the type or anywhere (matchmaker.previous_loans), and the amount granted with
+# its corrections (kept on the loan by matchmaker.ledger).
+LOAN_TALLIES = Tally(
+    table="loan_tallies",
+    source="loans",
+    keys={"bank_id": "{row}.bank_id", "product_type": "{row}.product_type"},
+    figures={
+        "loans": "1",
+        "needs_at_bank": flag("{row}.first_for_need_at_bank"),
+        "needs_of_type": flag("{row}.first_for_need_of_type"),
+        "needs": flag("{row}.first_for_need"),
+        "granted_amount": "{row}.granted_amount",
     },
 )

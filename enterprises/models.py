@@ -2,10 +2,12 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, Date, Float, ForeignKey, Index, String, Text, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from db.base import Base, UTCDateTime, utcnow
+from reference.china_time import china_month
 
 
 class Enterprise(Base):
@@ -101,6 +103,10 @@ class FinancingNeed(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The month in China it was submitted in, as the number yyyymm and its first instant, kept by
+    # keep_submitted_month below: computed per need, they took two thirds of the funnel by month.
+    submitted_month: Mapped[int]
+    submitted_month_start: Mapped[datetime] = mapped_column(UTCDateTime())
     # What became of the need, for the regulators' funnel: kept by the matchmaker in the transaction of each
     # proposal, decision and ledger write (matchmaker.need_figures checks them against those): the proposals
     # made for it, those a bank took up (accepted or granted), its loans, and their granted amount with the
@@ -118,6 +124,16 @@ class FinancingNeed(Base):
     previous_need_submitted: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="needs")
+
+
+@event.listens_for(FinancingNeed, "before_insert")
+@event.listens_for(FinancingNeed, "before_update")
+def keep_submitted_month(_mapper: Mapper[FinancingNeed], _connection: Connection, need: FinancingNeed) -> None:
+    """Write the need's ``submitted_month`` and ``submitted_month_start`` whenever the ORM writes the need (a
+    bulk UPDATE of ``created_at`` must set them itself; need_copies.submitted_month_discrepancies checks)."""
+    if need.created_at is None:  # not yet given its default
+        need.created_at = utcnow()
+    need.submitted_month, need.submitted_month_start = china_month(need.created_at)
 
 
 # Its listener keeps the needs' copies for the statistics; imported here, after the models, so that every

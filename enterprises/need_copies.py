@@ -19,6 +19,7 @@ from db.base import UTCDateTime
 from db.kept_columns import Discrepancy, kept_column_discrepancies, write_kept_columns
 from enterprises.locking import lock_enterprises
 from enterprises.models import Enterprise, FinancingNeed
+from reference.china_time import china_month
 
 CLASSIFYING = ("region", "size_class", "industry")
 COLUMNS = ("enterprise_region", "enterprise_size_class", "enterprise_industry", "previous_need_submitted")
@@ -71,3 +72,20 @@ def _follow_needs_and_enterprises(session: Session, _flush: UOWTransaction) -> N
 def need_copy_discrepancies(session: Session) -> list[Discrepancy]:
     """Every kept copy that differs from the enterprises and the needs (empty when they agree)."""
     return kept_column_discrepancies(session, FinancingNeed, _recomputed(None), list(COLUMNS))
+
+
+def submitted_month_discrepancies(session: Session) -> list[Discrepancy]:
+    """Every need whose kept month of submission differs from its ``created_at``'s (empty when they agree)."""
+    found = []
+    kept = select(
+        FinancingNeed.id, FinancingNeed.created_at, FinancingNeed.submitted_month, FinancingNeed.submitted_month_start
+    ).order_by(FinancingNeed.id)
+    for need_id, created_at, month, start in session.execute(kept):
+        actual_month, actual_start = china_month(created_at)
+        for name, value, actual in (
+            ("submitted_month", month, actual_month),
+            ("submitted_month_start", start, actual_start),
+        ):
+            if value != actual:
+                found.append(Discrepancy("financing_needs", need_id, name, value, actual))
+    return found

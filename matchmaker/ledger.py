@@ -27,7 +27,7 @@ each later event the loan's balance and status before and after it (and its term
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, or_, select, union_all, update
@@ -39,9 +39,9 @@ from enterprises.models import FinancingNeed
 from matchmaker.models import CreditEvent, Loan
 from matchmaker.need_figures import add_to_need, lock_need
 from products.models import LoanProduct
+from reference.china_time import CHINA
 
 REPORTABLE_KINDS = ("disbursed", "repaid", "overdue", "defaulted", "renewed", "corrected")
-CHINA = timezone(timedelta(hours=8))
 # How a one-yuan change of an event's amount moves the balance (used by corrections).
 BALANCE_SIGN = {"granted": 1, "repaid": -1}
 

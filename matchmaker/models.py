@@ -219,6 +219,32 @@ class ProposalTally(Base):
     needs: Mapped[int] = mapped_column(BigInteger)
 
 
+class ResponseHourTally(Base):
+    """The answered proposals per bank and hour of response, counted by the database's triggers
+    (db.tallies.RESPONSE_HOURS): the histogram of the banks' median response time over the whole history."""
+
+    __tablename__ = "response_hour_tallies"
+
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), primary_key=True)
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    answered: Mapped[int] = mapped_column(BigInteger)
+
+
+class LoanTally(Base):
+    """The loans per bank and product type, summed by the database's triggers (db.tallies.LOAN_TALLIES): what
+    the funnel by bank or product type counts of the loans over the whole history."""
+
+    __tablename__ = "loan_tallies"
+
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), primary_key=True)
+    product_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    loans: Mapped[int] = mapped_column(BigInteger)
+    needs_at_bank: Mapped[int] = mapped_column(BigInteger)
+    needs_of_type: Mapped[int] = mapped_column(BigInteger)
+    needs: Mapped[int] = mapped_column(BigInteger)
+    granted_amount: Mapped[int] = mapped_column(BigInteger)
+
+
 class ProposalDecision(Base):
     """One change of a proposal's status after it was made (accepted, rejected with a reason code from
     ``reference.codes.REJECT_REASONS``, granted, expired, withdrawn): who, when and why, for the SME's page

@@ -11,8 +11,9 @@ and ``matchmaker.decisions.answer_discrepancies`` checks them against the decisi
 Every function takes a :class:`StatsFilter` and answers ``(overall, groups)``: the overall row for the filter
 and one row per group (``group_by`` one of :data:`GROUPINGS`, or None for no groups), ordered by group key.
 Each row carries its :class:`Group` (the key, a Chinese and an English label; None on the overall row).
-:func:`totals_and_risk` and :func:`banks_and_funnel_by_bank` answer two such pairs from one pass over the
-loans or the proposals (the dashboard's).
+:func:`totals_and_risk` answers the totals, the risk and the totals' monthly rows from one pass over the loans
+(and its parts, :func:`loan_sums`, :func:`median_rates` and :func:`totals_and_risk_rows`, let the dashboard run
+them side by side); :func:`banks_and_funnel_by_bank` two pairs from one pass over the proposals.
 
 Which date the period (``date_from`` .. ``date_to``, both included, business dates in China, UTC+8 — see
 ``matchmaker.ledger.china_today``) applies to:
@@ -37,6 +38,9 @@ need's first (matchmaker.previous_loans, previous_proposals), so every figure bu
 overall row is the sum of the groups' rows and one hashed pass does (stats_sql.summed_groups); the median
 rate is read from the count of loans at each rate (stats_sql.histogram_medians) and the median response time
 from hourly buckets of the seconds each proposal keeps (stats_sql.bucket_medians, ``Proposal.response_seconds``).
+Over the whole history (a filter that selects everything) the banks' view and the funnel by bank or product
+type read the sums that the database's triggers keep per bank and product type instead of every proposal and
+loan (db.tallies: ``ProposalTally``, ``ResponseHourTally``, ``LoanTally``).
 
 Small groups (the issue's privacy rule): a row about one or two enterprises (1 <= ``enterprises`` < 3) is
 ``suppressed``: its figures are None and only its group label is shown. When exactly one group of a
@@ -45,6 +49,7 @@ recovered by subtracting the shown groups from the overall row. A row about no e
 Nothing here returns a figure of one enterprise: counts and sums over groups only.
 """
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import date
@@ -55,7 +60,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from enterprises.models import FinancingNeed
-from matchmaker.models import Loan, Proposal, ProposalTally
+from matchmaker.models import Loan, LoanTally, Proposal, ProposalTally, ResponseHourTally
 from matchmaker.previous_loans import first_for_need as loan_first_for_need
 from matchmaker.previous_loans import previous_loan
 from matchmaker.previous_proposals import first_for_need as proposal_first_for_need
@@ -83,7 +88,8 @@ GroupBy = Literal["bank", "product_type", "industry", "region", "size_class", "m
 GROUPINGS: tuple[GroupBy, ...] = ("bank", "product_type", "industry", "region", "size_class", "month")
 # Fewer distinct enterprises than this in a row and its figures are suppressed.
 MIN_ENTERPRISES = 3
-# The banks' median response time is found among the answers in one-hour buckets (stats_sql.bucket_medians).
+# The banks' median response time is found among the answers in one-hour buckets (stats_sql.bucket_medians),
+# the hours db.tallies.RESPONSE_HOURS counts the answers in.
 RESPONSE_BUCKET_SECONDS = 3600
 SECONDS_A_DAY = 86400
 MICROSECONDS_A_SECOND = 1e6
@@ -622,7 +628,7 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
                     "enterprises",
                     lambda _scope: need.previous_need_submitted,
                     since,
-                    lambda previous: calendar.month_of_stamp(previous) < calendar.month_of_stamp(need.created_at),
+                    lambda previous: previous < need.submitted_month_start,
                     flt,
                     group_by,
                 ),
@@ -637,7 +643,7 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
                 _total(need.amount > need.granted_amount, need.amount - need.granted_amount).label("unmet_amount"),
             ).select_from(need),
             _Anchor(
-                month=calendar.month_of_stamp(need.created_at),
+                month=need.submitted_month,
                 period=stamp_period(need.created_at, flt.date_from, flt.date_to),
                 classification=(need.enterprise_region, need.enterprise_size_class, need.enterprise_industry),
             ),
@@ -654,7 +660,7 @@ def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankRespons
     tune_for_statistics(session)
     proposals, key = _bank_statement(flt, Calendar(session))
     figures = _tallied_by_bank(session) if flt.selects_everything else summed_groups(session, proposals, key)
-    return _bank_rows(session, proposals, key, figures)
+    return _bank_rows(session, proposals, key, figures, flt.selects_everything)
 
 
 def banks_and_funnel_by_bank(
@@ -679,7 +685,7 @@ def banks_and_funnel_by_bank(
         _funnel_loans(session, flt, "bank", calendar),
     )
     return (
-        _bank_rows(session, proposals, key, (overall, groups)),
+        _bank_rows(session, proposals, key, (overall, groups), flt.selects_everything),
         _funnel_rows(session, "bank", True, funnel_overall, funnel_groups),
     )
 
@@ -709,6 +715,17 @@ def _tallied_by_bank(session: Session) -> tuple[Figures, dict[str, Figures]]:
             for reason in REASON_CODES
         ),
     )
+
+
+def _tallied_hours(session: Session) -> dict[str | None, Counter[int]]:
+    """The answered proposals per hour of response, per bank and overall (None), from the response-hour
+    tallies (db.tallies.RESPONSE_HOURS): stats_sql.bucket_medians' histograms of every proposal."""
+    histograms: dict[str | None, Counter[int]] = {None: Counter()}
+    tally = ResponseHourTally
+    for bank_id, hour, answered in session.connection().execute(select(tally.bank_id, tally.hour, tally.answered)):
+        histograms.setdefault(str(bank_id), Counter())[hour] += answered
+        histograms[None][hour] += answered
+    return histograms
 
 
 def _tallied(
@@ -781,7 +798,18 @@ def _funnel_proposal_columns(
 def _funnel_loans(
     session: Session, flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar
 ) -> tuple[Figures, dict[str, Figures]]:
-    """The funnel's figures counted on the loans (per proposal)."""
+    """The funnel's figures counted on the loans (per proposal): over every loan by bank or product type,
+    from the loan tallies (db.tallies.LOAN_TALLIES)."""
+    if flt.selects_everything and group_by in ("bank", "product_type"):
+        tally = LoanTally
+        by_bank = group_by == "bank"
+        tallied = select(
+            _sum(tally.needs_at_bank if by_bank else tally.needs_of_type).label("needs_granted"),
+            _sum(tally.needs).label("overall_needs_granted"),
+            _sum(tally.granted_amount).label("granted_amount"),
+        ).having(func.sum(tally.loans) > 0)
+        summed = summed_groups(session, tallied, tally.bank_id if by_bank else tally.product_type)
+        return _overall_counts(summed, ("needs_granted",))
     granted, key = _scope(
         select(
             *_flagged("needs_granted", lambda scope: getattr(Loan, loan_first_for_need(scope)), flt, group_by),
@@ -848,13 +876,16 @@ def _bank_rows(
     proposals: Select[Any],
     key: ColumnElement[Any] | None,
     result: tuple[Figures, dict[str, Figures]],
+    tallied: bool,
 ) -> tuple[BankResponseRow, list[BankResponseRow]]:
     """The banks' view's rows from the figures its statement (``proposals``) summed, with the median response
-    times read now."""
+    times read now: from the response-hour tallies when ``tallied`` (every proposal)."""
     overall, groups = _overall_counts(result, ("enterprises",))
     seconds = Proposal.response_seconds
     answered = proposals.where(seconds.is_not(None))  # as ix_proposals_response_seconds
-    median_overall, median_groups = bucket_medians(session, seconds, answered, key, RESPONSE_BUCKET_SECONDS)
+    median_overall, median_groups = bucket_medians(
+        session, seconds, answered, key, RESPONSE_BUCKET_SECONDS, _tallied_hours(session) if tallied else None
+    )
 
     def row(group: Group | None, values: dict[str, Any], median: float | None) -> BankResponseRow:
         whole = _whole_numbers(values, BANK_RESPONSE_COLUMNS, ("avg_response_days", "median_response_days"))

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Integer,
     Select,
     Text,
@@ -222,44 +223,60 @@ def _middle_mean(histogram: Any, partition: ColumnElement[Any] | None, key: Colu
 
 
 def bucket_medians(
-    session: Session, value: ColumnElement[Any], rows: Select[Any], key: ColumnElement[Any] | None, width: float
+    session: Session,
+    value: ColumnElement[Any],
+    rows: Select[Any],
+    key: ColumnElement[Any] | None,
+    width: int,
+    histograms: dict[str | None, Counter[int]] | None = None,
 ) -> tuple[float | None, dict[str, float]]:
     """The exact median of a continuous ``value`` (response times) over the rows that ``rows`` selects
     (nulls ignored), overall and per ``key``, without sorting every row: first the number of rows in each
-    bucket of ``width`` per group (hashed), then the values of the buckets that hold a middle position only.
-    A bucket is the value over ``width`` made an integer (rounded on PostgreSQL, truncated on SQLite): either
-    way the buckets are in the order of their values, which is all the method needs, and bucket b holds values
-    between (b - 1) and (b + 1) widths, ranges that an index on ``value`` finds the middle buckets' rows by."""
-    bucket = cast(value / width, Integer)
+    bucket of ``width`` per group (hashed; or ``histograms``, per group and None overall, where a tally keeps
+    them: db.tallies.RESPONSE_HOURS), then the values of the buckets that hold a middle position only. A
+    bucket is the value made whole (rounded on PostgreSQL, truncated on SQLite) divided by ``width`` in whole
+    numbers: either way the buckets are in the order of their values, which is all the method needs, and
+    bucket b holds values from half a unit below b widths to below b + 1 widths, ranges that an index on
+    ``value`` finds the middle buckets' rows by."""
+    bucket = cast(value, BigInteger) // width
     keyed = [key.label(KEY)] if key is not None else []
-    counts = rows.with_only_columns(
-        *keyed, bucket.label("bucket"), func.count().label("count"), maintain_column_froms=True
-    ).group_by(*([key] if key is not None else []), bucket)
-    histograms: dict[str | None, Counter[int]] = {None: Counter()}
-    for row in _rows(session, counts):
-        if row["bucket"] is None:
-            continue  # the rows without a value
-        group = str(row[KEY]) if key is not None else None
-        histograms.setdefault(group, Counter())[int(row["bucket"])] += row["count"]
-        if group is not None:
-            histograms[None][int(row["bucket"])] += row["count"]
+    if histograms is None:
+        histograms = _bucket_histograms(session, rows, keyed, bucket)
     wanted = {group: _middle_buckets(histogram) for group, histogram in histograms.items()}
     needed = sorted({bucket for buckets in wanted.values() for bucket in buckets})
     values: dict[str | None, dict[int, list[float]]] = {}
     if needed:
         chosen = rows.with_only_columns(
             *keyed, bucket.label("bucket"), value.label("value"), maintain_column_froms=True
-        ).where(or_(*(value.between((low - 1) * width, (high + 1) * width) for low, high in _runs(needed))))
+        ).where(or_(*(and_(value >= low * width - 1, value < (high + 1) * width) for low, high in _runs(needed))))
         for row in _rows(session, chosen):
-            group = str(row[KEY]) if key is not None else None
-            for owner in {group, None}:
-                # the ranges hold neighbouring buckets too, and a row committed since the histogram was read
-                # may be of a group or bucket it did not count
-                if int(row["bucket"]) in wanted.get(owner, ()):
-                    values.setdefault(owner, {}).setdefault(int(row["bucket"]), []).append(float(row["value"]))
+            group, bucket_of_row = (str(row[KEY]) if key is not None else None), int(row["bucket"])
+            # the ranges hold neighbouring buckets too, and a row committed since the histogram was read may
+            # be of a group or bucket it did not count
+            for owner in (group, None) if group is not None else (None,):
+                if bucket_of_row in wanted.get(owner, ()):
+                    values.setdefault(owner, {}).setdefault(bucket_of_row, []).append(float(row["value"]))
     medians = {group: _median_in_buckets(histograms[group], values.get(group, {})) for group in histograms}
     overall = medians.pop(None)
     return overall, {group: median for group, median in medians.items() if group is not None and median is not None}
+
+
+def _bucket_histograms(
+    session: Session, rows: Select[Any], keyed: list[ColumnElement[Any]], bucket: ColumnElement[int]
+) -> dict[str | None, Counter[int]]:
+    """The rows per bucket, per group (``keyed``: the group key labelled, or none) and overall (None)."""
+    counts = rows.with_only_columns(
+        *keyed, bucket.label("bucket"), func.count().label("count"), maintain_column_froms=True
+    ).group_by(*keyed, bucket)
+    histograms: dict[str | None, Counter[int]] = {None: Counter()}
+    for row in _rows(session, counts):
+        if row["bucket"] is None:
+            continue  # the rows without a value
+        group = str(row[KEY]) if keyed else None
+        histograms.setdefault(group, Counter())[int(row["bucket"])] += row["count"]
+        if group is not None:
+            histograms[None][int(row["bucket"])] += row["count"]
+    return histograms
 
 
 def _runs(buckets: list[int]) -> list[tuple[int, int]]:

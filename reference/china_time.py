@@ -1,0 +1,13 @@
+"""China's business time: UTC+8 all year (no daylight saving), in which dates and months are counted."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+CHINA = timezone(timedelta(hours=8))
+
+
+def china_month(stamp: datetime) -> tuple[int, datetime]:
+    """The month in China of a timezone-aware ``stamp``: the number yyyymm and the month's first instant
+    (in UTC)."""
+    local = stamp.astimezone(CHINA)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return local.year * 100 + local.month, start.astimezone(UTC)
