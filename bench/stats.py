@@ -136,9 +136,14 @@ def time_page(url: str, repeat: int) -> list[tuple[str, float]]:
     start, end = last_full_quarter(china_today())
     pages = {
         "no filter, by bank": "/regulator",
-        "region + quarter, by bank": f"/regulator?region={ALL_REGIONS[0]}&from={start}&to={end}",
         "no filter, by month": "/regulator?group_by=month",
+        "no filter, by region": "/regulator?group_by=region",
+        "no filter, by product type": "/regulator?group_by=product_type",
+        "region + quarter, by bank": f"/regulator?region={ALL_REGIONS[0]}&from={start}&to={end}",
         "bank, by region": "/regulator?bank=3&group_by=region",
+        # the whole history again, but not read from the tallies: filtered, or a period that holds it all
+        "size class, by bank": "/regulator?size_class=small",
+        "since 2000, by bank": "/regulator?from=2000-01-01",
     }
     results = []
     print(f"\n{'dashboard page':<32} {'median ms':>9}")

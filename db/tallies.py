@@ -1,6 +1,7 @@
 """Tally tables: sums over a table's rows per key, kept by triggers in the transaction of every write to the
 table, on SQLite and PostgreSQL alike, so that a statistic over the whole table reads a few hundred tally rows
-instead of every row (matchmaker.stats reads ``proposal_tallies`` for the banks' view over the whole history).
+instead of every row (matchmaker.stats reads the tallies below for the banks' view and the funnel by bank or
+product type over the whole history).
 
 A :class:`Tally` names the source table, the key columns and the figures, each as an SQL expression over one
 source row written with ``{row}`` where the row's name goes. PostgreSQL runs one statement trigger per write
@@ -11,7 +12,7 @@ figure locks no tally row. Keys are written in key order, so that two transactio
 instead of deadlocking.
 
 The migration creating a tally calls :func:`create_statements` and fills the table with :func:`recount`;
-``tally_discrepancies`` in the owning package compares the table with :func:`recount`. A change of a tally's
+:func:`discrepancies` compares the table with :func:`recount`. A change of a tally's
 definition takes a migration that drops the triggers, creates them anew and fills the table again.
 
 PostgreSQL's TRUNCATE fires no statement trigger of these: the tests empty every table, tallies included."""
@@ -71,7 +72,7 @@ def create_statements(tally: Tally, dialect: str) -> list[str]:
         # SQLite's row triggers name the rows NEW and OLD; a SELECT without FROM reads them
         changes = {"INSERT": [("NEW", 1)], "UPDATE": [("NEW", 1), ("OLD", -1)], "DELETE": [("OLD", -1)]}
         return [
-            f"CREATE TRIGGER {name} AFTER {verb} ON {tally.source} BEGIN {_upsert(tally, changes[verb], '')}; END"
+            f"CREATE TRIGGER {name} AFTER {verb} ON {tally.source} BEGIN {_upsert(tally, changes[verb])}; END"
             for verb, name in tally._triggers().items()
         ]
     transition = {"INSERT": "NEW TABLE AS new_rows", "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}

@@ -657,10 +657,7 @@ def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) 
 def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankResponseRow, list[BankResponseRow]]:
     """Each bank's answers to the proposals made in the period, and the overall row (see
     :class:`BankResponseRow`)."""
-    tune_for_statistics(session)
-    proposals, key = _bank_statement(flt, Calendar(session))
-    figures = _tallied_by_bank(session) if flt.selects_everything else summed_groups(session, proposals, key)
-    return _bank_rows(session, proposals, key, figures, flt.selects_everything)
+    return bank_rows(session, bank_figures(session, flt), response_medians(session, flt))[0]
 
 
 def banks_and_funnel_by_bank(
@@ -668,26 +665,65 @@ def banks_and_funnel_by_bank(
 ) -> tuple[tuple[BankResponseRow, list[BankResponseRow]], tuple[FunnelRow, list[FunnelRow]]]:
     """:func:`bank_responsiveness` and ``funnel(session, flt, "bank")`` with one pass over the proposals, for
     a filter without a period (the dashboard's first view): the proposals made in the period and those of the
-    needs submitted in it are then the same rows, every proposal that the other filters select."""
-    if flt.has_period:
+    needs submitted in it are then the same rows, every proposal that the other filters select. (The
+    dashboard runs its parts side by side: :func:`bank_figures`, :func:`response_medians`,
+    :func:`bank_rows`.)"""
+    banks, by_bank = bank_rows(session, bank_figures(session, flt, with_funnel=True), response_medians(session, flt))
+    assert by_bank is not None
+    return banks, by_bank
+
+
+@dataclass(frozen=True)
+class BankFigures:
+    """What :func:`bank_figures` summed: the banks' view's figures per bank and, from the same pass, the
+    funnel by bank's (None when not asked for)."""
+
+    banks: tuple[Figures, dict[str, Figures]]
+    funnel: tuple[Figures, dict[str, Figures]] | None
+
+
+def bank_figures(session: Session, flt: StatsFilter, with_funnel: bool = False) -> BankFigures:
+    """The sums of the banks' view per bank (from the proposal tallies when ``flt`` selects everything), and
+    ``with_funnel`` those of ``funnel(session, flt, "bank")`` from the same pass (a filter without a period
+    only: see :func:`banks_and_funnel_by_bank`)."""
+    if with_funnel and flt.has_period:
         raise ValueError("with a period, the banks' view and the funnel are about different proposals")
     tune_for_statistics(session)
     calendar = Calendar(session)
-    proposals, key = _bank_statement(flt, calendar)
     if flt.selects_everything:
         overall, groups = _tallied_by_bank(session)
     else:
-        both = proposals.add_columns(*_funnel_proposal_columns(flt, "bank", calendar, FUNNEL_PREFIX))
-        overall, groups = summed_groups(session, both, key)
+        proposals, key = _bank_statement(flt, calendar)
+        if with_funnel:
+            proposals = proposals.add_columns(*_funnel_proposal_columns(flt, "bank", calendar, FUNNEL_PREFIX))
+        overall, groups = summed_groups(session, proposals, key)
+    if not with_funnel:
+        return BankFigures((overall, groups), None)
     funnel_figures = _unprefixed(overall), {k: _unprefixed(values) for k, values in groups.items()}
-    funnel_overall, funnel_groups = _merge(
+    funnel = _merge(
         _overall_counts(funnel_figures, ("enterprises", "needs_proposed")),
         _funnel_loans(session, flt, "bank", calendar),
     )
-    return (
-        _bank_rows(session, proposals, key, (overall, groups), flt.selects_everything),
-        _funnel_rows(session, "bank", True, funnel_overall, funnel_groups),
-    )
+    return BankFigures((overall, groups), funnel)
+
+
+def response_medians(session: Session, flt: StatsFilter) -> Medians:
+    """The median response time in seconds of the proposals made in the period, overall and per bank: from
+    the response-hour tallies' histograms when ``flt`` selects everything."""
+    tune_for_statistics(session)
+    proposals, key = _bank_statement(flt, Calendar(session))
+    seconds = Proposal.response_seconds
+    answered = proposals.where(seconds.is_not(None))  # as ix_proposals_response_seconds
+    histograms = _tallied_hours(session) if flt.selects_everything else None
+    return bucket_medians(session, seconds, answered, key, RESPONSE_BUCKET_SECONDS, histograms)
+
+
+def bank_rows(
+    session: Session, figures: BankFigures, medians: Medians
+) -> tuple[tuple[BankResponseRow, list[BankResponseRow]], tuple[FunnelRow, list[FunnelRow]] | None]:
+    """The banks' view's rows, and the funnel by bank's when ``figures`` have them."""
+    funnel = _funnel_rows(session, "bank", True, *figures.funnel) if figures.funnel is not None else None
+    return _bank_rows(session, figures.banks, medians), funnel
 
 
 # What banks_and_funnel_by_bank names the funnel's figures in its statement, beside the banks' view's.
@@ -872,20 +908,11 @@ def _bank_statement(flt: StatsFilter, calendar: Calendar) -> tuple[Select[Any], 
 
 
 def _bank_rows(
-    session: Session,
-    proposals: Select[Any],
-    key: ColumnElement[Any] | None,
-    result: tuple[Figures, dict[str, Figures]],
-    tallied: bool,
+    session: Session, result: tuple[Figures, dict[str, Figures]], medians: Medians
 ) -> tuple[BankResponseRow, list[BankResponseRow]]:
-    """The banks' view's rows from the figures its statement (``proposals``) summed, with the median response
-    times read now: from the response-hour tallies when ``tallied`` (every proposal)."""
+    """The banks' view's rows from the figures its statement summed and the median response times."""
     overall, groups = _overall_counts(result, ("enterprises",))
-    seconds = Proposal.response_seconds
-    answered = proposals.where(seconds.is_not(None))  # as ix_proposals_response_seconds
-    median_overall, median_groups = bucket_medians(
-        session, seconds, answered, key, RESPONSE_BUCKET_SECONDS, _tallied_hours(session) if tallied else None
-    )
+    median_overall, median_groups = medians
 
     def row(group: Group | None, values: dict[str, Any], median: float | None) -> BankResponseRow:
         whole = _whole_numbers(values, BANK_RESPONSE_COLUMNS, ("avg_response_days", "median_response_days"))

@@ -159,20 +159,18 @@ def figures(flt: stats.StatsFilter, group_by: stats.GroupBy) -> dict[str, Any]:
     locale = locale_name()
     sharing = sharing_rule()
     # The longest first, as measured over the whole history (bench/stats.py), so that the two connections
-    # finish together: the sums over the loans (for the totals, the risk and the months), the banks' view,
-    # the funnel, the median rates by month, the whole funnel, the median rates. Without a period, the banks'
-    # view and the funnel by bank are about the same proposals: one pass.
+    # finish together: the sums over the loans (for the totals, the risk and the months), the banks' view's
+    # sums, the funnel, the banks' median response times, the median rates by month, the whole funnel, the
+    # median rates. Without a period, the banks' view and the funnel by bank are about the same proposals:
+    # one pass.
     one_pass = group_by == "bank" and not flt.has_period
     jobs: dict[str, Callable[[Session], Any]] = {
         "loan_sums": lambda db: stats.loan_sums(db, flt, group_by),
-        "banks": (
-            (lambda db: stats.banks_and_funnel_by_bank(db, flt))
-            if one_pass
-            else (lambda db: (stats.bank_responsiveness(db, flt), None))
-        ),
+        "banks": lambda db: stats.bank_figures(db, flt, with_funnel=one_pass),
     }
     if not one_pass:
         jobs["funnel"] = lambda db: stats.funnel(db, flt, group_by)
+    jobs["response_medians"] = lambda db: stats.response_medians(db, flt)
     if group_by != "month":
         jobs["month_rates"] = lambda db: stats.median_rates(db, flt, "month")
     if group_by in NEEDS_NOT_BY:  # grouped so, the rows count proposals only; the whole funnel comes ungrouped
@@ -184,7 +182,7 @@ def figures(flt: stats.StatsFilter, group_by: stats.GroupBy) -> dict[str, Any]:
     (totals, totals_groups), (risk, risk_groups), months = stats.totals_and_risk_rows(
         session(), done["loan_sums"], done["rates"], done.get("month_rates", done["rates"]), sharing
     )
-    (banks, bank_rows), by_bank = done["banks"]
+    (banks, bank_rows), by_bank = stats.bank_rows(session(), done["banks"], done["response_medians"])
     funnel_total, funnel_groups = by_bank or done["funnel"]
     funnel = done["whole_funnel"][0] if "whole_funnel" in done else funnel_total
     return {
