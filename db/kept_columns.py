@@ -1,6 +1,7 @@
 """Columns a table keeps for the statistics (copies, and what the statistics count distinct rows by), written
 from and checked against the same columns recomputed from the rows they come from (a subquery with ``id``)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,4 +48,18 @@ def kept_column_discrepancies(session: Session, model: Any, recomputed: Any, nam
                 actual = bool(actual)
             if kept != actual:
                 found.append(Discrepancy(model.__tablename__, row_id, name, kept, actual))
+    return found
+
+
+def derived_column_discrepancies(
+    session: Session, model: Any, source: str, names: list[str], derive: Callable[[Any], tuple[Any, ...]]
+) -> list[Discrepancy]:
+    """Every kept column ``names`` of ``model``'s rows that differs from ``derive`` of the row's column
+    ``source`` (a value computed in Python, such as a month: empty when they agree)."""
+    found = []
+    kept = select(model.id, getattr(model, source), *(getattr(model, name) for name in names)).order_by(model.id)
+    for row_id, value, *values in session.execute(kept):
+        for name, kept_value, actual in zip(names, values, derive(value), strict=True):
+            if kept_value != actual:
+                found.append(Discrepancy(model.__tablename__, row_id, name, kept_value, actual))
     return found

@@ -16,7 +16,12 @@ from sqlalchemy import Select, event, func, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 from db.base import UTCDateTime
-from db.kept_columns import Discrepancy, kept_column_discrepancies, write_kept_columns
+from db.kept_columns import (
+    Discrepancy,
+    derived_column_discrepancies,
+    kept_column_discrepancies,
+    write_kept_columns,
+)
 from enterprises.locking import lock_enterprises
 from enterprises.models import Enterprise, FinancingNeed
 from reference.china_time import china_month
@@ -76,16 +81,5 @@ def need_copy_discrepancies(session: Session) -> list[Discrepancy]:
 
 def submitted_month_discrepancies(session: Session) -> list[Discrepancy]:
     """Every need whose kept month of submission differs from its ``created_at``'s (empty when they agree)."""
-    found = []
-    kept = select(
-        FinancingNeed.id, FinancingNeed.created_at, FinancingNeed.submitted_month, FinancingNeed.submitted_month_start
-    ).order_by(FinancingNeed.id)
-    for need_id, created_at, month, start in session.execute(kept):
-        actual_month, actual_start = china_month(created_at)
-        for name, value, actual in (
-            ("submitted_month", month, actual_month),
-            ("submitted_month_start", start, actual_start),
-        ):
-            if value != actual:
-                found.append(Discrepancy("financing_needs", need_id, name, value, actual))
-    return found
+    months = ["submitted_month", "submitted_month_start"]
+    return derived_column_discrepancies(session, FinancingNeed, "created_at", months, china_month)

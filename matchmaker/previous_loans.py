@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Date, func, select
 from sqlalchemy.orm import Session
 
-from db.kept_columns import Discrepancy, kept_column_discrepancies, write_kept_columns
+from db.kept_columns import Discrepancy, derived_column_discrepancies, kept_column_discrepancies, write_kept_columns
 from matchmaker.models import Loan, grant_month
 from matchmaker.scopes import SCOPES, Scope
 
@@ -78,14 +78,5 @@ def previous_loan_discrepancies(session: Session) -> list[Discrepancy]:
 
 def grant_month_discrepancies(session: Session) -> list[Discrepancy]:
     """Every loan whose kept grant month differs from its grant date's (empty when they agree)."""
-    found = []
-    kept = select(Loan.id, Loan.granted_on, Loan.granted_month, Loan.granted_month_start).order_by(Loan.id)
-    for loan_id, granted_on, month, start in session.execute(kept):
-        actual_month, actual_start = grant_month(granted_on)
-        for name, value, actual in (
-            ("granted_month", month, actual_month),
-            ("granted_month_start", start, actual_start),
-        ):
-            if value != actual:
-                found.append(Discrepancy("loans", loan_id, name, value, actual))
-    return found
+    months = ["granted_month", "granted_month_start"]
+    return derived_column_discrepancies(session, Loan, "granted_on", months, grant_month)
