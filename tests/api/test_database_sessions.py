@@ -20,9 +20,11 @@ def test_jobs_run_at_once_on_connections_of_their_own_on_postgresql(app: Flask) 
         both_started = threading.Barrier(2, timeout=10)  # broken, and the jobs fail, if they ran one by one
 
         def job(db: Session) -> tuple[int, int]:
+            backend = db.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            # both hold their connection here: a job that finished first could hand its own to the other
             both_started.wait()
             workers = db.execute(text("SHOW max_parallel_workers_per_gather")).scalar_one()
-            return db.execute(text("SELECT pg_backend_pid()")).scalar_one(), int(workers)
+            return backend, int(workers)
 
         done = in_sessions_of_their_own({"a": lambda db: job(one_process_per_statement(db)), "b": job}, 2)
         assert done["a"][0] != done["b"][0]
