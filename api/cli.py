@@ -19,6 +19,7 @@ from accounts.models import Account, Role
 from accounts.tokens import create_account, issue_token, revoke
 from db import migrate
 from db.base import utcnow
+from db.tallies import compact_tallies
 from db.wait import DEFAULT_WAIT_SECONDS, DatabaseUnavailable, wait_for_database
 from enterprises.models import Enterprise
 from matchmaker.credit_scores import ModelRegistryError, ScoringUnavailable, activate, active_model, register_model
@@ -469,6 +470,7 @@ def match_expire(days: int) -> None:
     """Expire proposals a bank left unanswered for DAYS days (有求必应); their needs return to the next round."""
     with _session() as session, session.begin():
         count = expire_overdue(session, utcnow(), days)
+    compact_tallies(current_app.extensions["session_factory"])  # as a round does: see db.tallies
     click.echo(f"{count} proposal(s) expired")
 
 

@@ -7,13 +7,15 @@ A :class:`Tally` names the source table, the key columns and the figures, each a
 source row written with ``{row}`` where the row's name goes. PostgreSQL runs one statement trigger per write
 statement over its transition tables (an ``UPDATE`` of thousands of proposals adds up its changes once);
 SQLite, which has row triggers only, one per row. Either way the changes are summed per key, old rows
-subtracted and new ones added, and only keys whose figures changed are written: an update that moves no
-figure locks no tally row. Keys are written in key order, so that two transactions wait for each other
-instead of deadlocking.
+subtracted and new ones added, and a key whose figures moved gets a new tally row holding the change: the
+tally is append-only for the writers, so that two transactions writing rows of the same key never wait for
+each other (updating one shared row per key made a grant that withdraws proposals at other banks wait for,
+and deadlock with, another bank's grant). A key's figures are the sum of its rows; :func:`compact` replaces
+them by one row per key, and matchmaker.rounds and the expiry run it after they commit.
 
 The migration creating a tally calls :func:`create_statements` and fills the table with :func:`recount`;
-:func:`discrepancies` compares the table with :func:`recount`. A change of a tally's
-definition takes a migration that drops the triggers, creates them anew and fills the table again.
+:func:`discrepancies` compares the table with :func:`recount`. A change of a tally's definition takes a
+migration that drops the triggers, creates them anew and fills the table again.
 
 PostgreSQL's TRUNCATE fires no statement trigger of these: the tests empty every table, tallies included."""
 
@@ -22,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
 
 
 @dataclass(frozen=True)
@@ -42,16 +45,54 @@ def recount(tally: Tally) -> str:
     """The tally's rows as summed from the source table now (SELECT keys, figures), the keys whose figures
     are all zero left out as the triggers leave them out."""
     return (
-        f"SELECT {_summed(tally, tally.source)} FROM {tally.source} GROUP BY {_key_list(tally)}"
-        f" HAVING {_any_changed(tally, tally.source)}"
+        f"SELECT {_summed(tally, tally.source)} FROM {tally.source} GROUP BY {_key_positions(tally)}"
+        f" HAVING {_any_nonzero(tally, tally.source)}"
     )
 
 
-def discrepancies(connection: Connection, tally: Tally) -> list[tuple[Any, ...]]:
-    """The keys whose tally row differs from :func:`recount` (a missing row or a row of zeros is the same as
-    each other), with the kept and the recounted figures; [] when the triggers kept the tally."""
+def summed(tally: Tally) -> str:
+    """The tally's figures per key (SELECT keys, figures): the sums of its rows, zero keys left out."""
+    figures = ", ".join(f"sum({column}) AS {column}" for column in tally.figures)
+    nonzero = " OR ".join(f"sum({column}) <> 0" for column in tally.figures)
+    return f"SELECT {_key_list(tally)}, {figures} FROM {tally.table} GROUP BY {_key_positions(tally)} HAVING {nonzero}"
+
+
+def compact(connection: Connection, tally: Tally) -> None:
+    """Replace the tally's rows by one per key (its figures unchanged), in the connection's transaction.
+    Writers keep adding rows meanwhile: only the rows this statement sees are replaced. On PostgreSQL one
+    statement deletes them and inserts their sums (a compaction running at the same time waits for it and
+    then finds them gone); SQLite lets one writer in at a time, so there the sums of the rows up to the
+    highest id are inserted and those rows deleted."""
     columns = ", ".join([*tally.keys, *tally.figures])
-    kept = _by_key(connection, f"SELECT {columns} FROM {tally.table}", len(tally.keys))
+    keys = _key_list(tally)
+    sums = ", ".join(f"sum({column})" for column in tally.figures)
+    nonzero = " OR ".join(f"sum({column}) <> 0" for column in tally.figures)
+    if connection.dialect.name == "postgresql":
+        connection.execute(
+            text(
+                f"WITH gone AS (DELETE FROM {tally.table} RETURNING {columns})"
+                f" INSERT INTO {tally.table} ({columns}) SELECT {keys}, {sums} FROM gone"
+                f" GROUP BY {_key_positions(tally)} HAVING {nonzero}"
+            )
+        )
+        return
+    last = connection.execute(text(f"SELECT max(id) FROM {tally.table}")).scalar()
+    if last is None:
+        return
+    connection.execute(
+        text(
+            f"INSERT INTO {tally.table} ({columns}) SELECT {keys}, {sums} FROM {tally.table} WHERE id <= :last"
+            f" GROUP BY {_key_positions(tally)} HAVING {nonzero}"
+        ),
+        {"last": last},
+    )
+    connection.execute(text(f"DELETE FROM {tally.table} WHERE id <= :last"), {"last": last})
+
+
+def discrepancies(connection: Connection, tally: Tally) -> list[tuple[Any, ...]]:
+    """The keys whose figures in the tally differ from :func:`recount`, with the kept and the recounted
+    figures; [] when the triggers kept the tally."""
+    kept = _by_key(connection, summed(tally), len(tally.keys))
     recounted = _by_key(connection, recount(tally), len(tally.keys))
     zeros = (0,) * len(tally.figures)
     found = []
@@ -60,6 +101,13 @@ def discrepancies(connection: Connection, tally: Tally) -> list[tuple[Any, ...]]
         if tuple(ours) != tuple(theirs):
             found.append((key, ours, theirs))
     return found
+
+
+def compact_tallies(session_factory: sessionmaker[Session]) -> None:
+    """:func:`compact` every tally, in a transaction of its own (for after a big write has committed)."""
+    with session_factory() as session, session.begin():
+        for tally in TALLIES:
+            compact(session.connection(), tally)
 
 
 def _by_key(connection: Connection, query: str, keys: int) -> dict[tuple[Any, ...], tuple[Any, ...]]:
@@ -72,15 +120,15 @@ def create_statements(tally: Tally, dialect: str) -> list[str]:
         # SQLite's row triggers name the rows NEW and OLD; a SELECT without FROM reads them
         changes = {"INSERT": [("NEW", 1)], "UPDATE": [("NEW", 1), ("OLD", -1)], "DELETE": [("OLD", -1)]}
         return [
-            f"CREATE TRIGGER {name} AFTER {verb} ON {tally.source} BEGIN {_upsert(tally, changes[verb])}; END"
+            f"CREATE TRIGGER {name} AFTER {verb} ON {tally.source} BEGIN {_appended(tally, changes[verb])}; END"
             for verb, name in tally._triggers().items()
         ]
     transition = {"INSERT": "NEW TABLE AS new_rows", "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}
     transition["DELETE"] = "OLD TABLE AS old_rows"
     body = {
-        "INSERT": _upsert(tally, [("new_rows", 1)], "new_rows"),
-        "UPDATE": _upsert(tally, [("new_rows", 1), ("old_rows", -1)], "new_rows", "old_rows"),
-        "DELETE": _upsert(tally, [("old_rows", -1)], "old_rows"),
+        "INSERT": _appended(tally, [("new_rows", 1)], "new_rows"),
+        "UPDATE": _appended(tally, [("new_rows", 1), ("old_rows", -1)], "new_rows", "old_rows"),
+        "DELETE": _appended(tally, [("old_rows", -1)], "old_rows"),
     }
     function = f"""CREATE FUNCTION {tally._function()}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -106,9 +154,10 @@ def drop_statements(tally: Tally, dialect: str) -> list[str]:
     return [f"DROP TRIGGER {name} ON {tally.source}" for name in triggers] + [f"DROP FUNCTION {tally._function()}()"]
 
 
-def _upsert(tally: Tally, changes: list[tuple[str, int]], *tables: str) -> str:
-    """Add the ``changes`` (each a row name, or a transition table's name, and a sign) to the tally rows of
-    their keys. ``tables``: the transition tables read (none on SQLite, where the row names need no FROM)."""
+def _appended(tally: Tally, changes: list[tuple[str, int]], *tables: str) -> str:
+    """Append the ``changes`` (each a row name, or a transition table's name, and a sign) summed per key, for
+    the keys whose figures moved. ``tables``: the transition tables read (none on SQLite, where the row names
+    need no FROM)."""
     parts = []
     for name, sign in changes:
         values = [f"{expression.format(row=name)} AS {column}" for column, expression in tally.keys.items()]
@@ -118,16 +167,11 @@ def _upsert(tally: Tally, changes: list[tuple[str, int]], *tables: str) -> str:
         ]
         parts.append(f"SELECT {', '.join(values)}" + (f" FROM {name}" if name in tables else ""))
     columns = [*tally.keys, *tally.figures]
-    changed = " OR ".join(f"sum({column}) <> 0" for column in tally.figures)
-    updates = ", ".join(f"{column} = {tally.table}.{column} + excluded.{column}" for column in tally.figures)
-    keys = _key_list(tally)
-    # "WHERE true": SQLite's parser needs it before an upsert's ON CONFLICT
+    moved = " OR ".join(f"sum({column}) <> 0" for column in tally.figures)
     return (
         f"INSERT INTO {tally.table} ({', '.join(columns)})"
-        f" SELECT {keys}, {', '.join(f'sum({column})' for column in tally.figures)}"
-        f" FROM ({' UNION ALL '.join(parts)}) AS changes WHERE true"
-        f" GROUP BY {keys} HAVING {changed} ORDER BY {keys}"
-        f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+        f" SELECT {_key_list(tally)}, {', '.join(f'sum({column})' for column in tally.figures)}"
+        f" FROM ({' UNION ALL '.join(parts)}) AS changes GROUP BY {_key_positions(tally)} HAVING {moved}"
     )
 
 
@@ -137,12 +181,18 @@ def _summed(tally: Tally, row: str) -> str:
     return ", ".join(keys + figures)
 
 
-def _any_changed(tally: Tally, row: str) -> str:
+def _any_nonzero(tally: Tally, row: str) -> str:
     return " OR ".join(f"sum({expression.format(row=row)}) <> 0" for expression in tally.figures.values())
 
 
 def _key_list(tally: Tally) -> str:
     return ", ".join(tally.keys)
+
+
+def _key_positions(tally: Tally) -> str:
+    """The keys as positions in the select list: a key's name in a GROUP BY would mean the source's column
+    of that name where there is one (``rejection_reason``, not its COALESCE)."""
+    return ", ".join(str(position) for position in range(1, len(tally.keys) + 1))
 
 
 def flag(condition: str) -> str:
@@ -208,3 +258,7 @@ LOAN_TALLIES = Tally(
         "granted_amount": "{row}.granted_amount",
     },
 )
+
+
+# Every tally, in the order the migrations create them.
+TALLIES = (PROPOSAL_TALLIES, RESPONSE_HOURS, LOAN_TALLIES)

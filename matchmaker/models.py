@@ -193,18 +193,19 @@ def seconds_to_answer(made: datetime, answered: datetime | None) -> float | None
 
 
 class ProposalTally(Base):
-    """The proposals per bank, product type, status and rejection reason ("" for none), summed: what the
-    regulators' banks' view and funnel by bank or product type count over the whole history
-    (matchmaker.stats), read here instead of every proposal. Kept by the database's triggers in the
-    transaction of every write to the proposals (db.tallies.PROPOSAL_TALLIES, which defines each figure);
-    never written by the application."""
+    """The proposals per bank, product type, status and rejection reason ("" for none), summed (a key's
+    figures are the sum of its rows): what the regulators' banks' view and funnel by bank or product type
+    count over the whole history (matchmaker.stats), read here instead of every proposal. Kept by the
+    database's triggers in the transaction of every write to the proposals (db.tallies.PROPOSAL_TALLIES,
+    which defines each figure) and compacted by db.tallies.compact; never written otherwise."""
 
     __tablename__ = "proposal_tallies"
 
-    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), primary_key=True)
-    product_type: Mapped[str] = mapped_column(String(40), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), primary_key=True)
-    rejection_reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)  # the tally is append-only: see db.tallies
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    product_type: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    rejection_reason: Mapped[str] = mapped_column(String(32))
     proposals: Mapped[int] = mapped_column(BigInteger)
     answered: Mapped[int] = mapped_column(BigInteger)
     accepted: Mapped[int] = mapped_column(BigInteger)
@@ -225,8 +226,9 @@ class ResponseHourTally(Base):
 
     __tablename__ = "response_hour_tallies"
 
-    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), primary_key=True)
-    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(primary_key=True)  # the tally is append-only: see db.tallies
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    hour: Mapped[int] = mapped_column(BigInteger)
     answered: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -236,8 +238,9 @@ class LoanTally(Base):
 
     __tablename__ = "loan_tallies"
 
-    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), primary_key=True)
-    product_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)  # the tally is append-only: see db.tallies
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
+    product_type: Mapped[str] = mapped_column(String(40))
     loans: Mapped[int] = mapped_column(BigInteger)
     needs_at_bank: Mapped[int] = mapped_column(BigInteger)
     needs_of_type: Mapped[int] = mapped_column(BigInteger)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from db.base import utcnow
+from db.tallies import compact_tallies
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.candidates import candidate_edges
 from matchmaker.classification_copies import classification_of
@@ -105,7 +106,8 @@ def run_round(
             row.status = "dry_run" if params.dry_run else "completed"
             row.finished_at = utcnow()
             session.commit()
-            return row
+        compact_tallies(session_factory)  # the round appended a tally row per proposal written
+        return row
     except BaseException:
         with session_factory() as session:
             row = session.get(MatchingRound, round_id)

@@ -758,9 +758,10 @@ def _tallied_hours(session: Session) -> dict[str | None, Counter[int]]:
     tallies (db.tallies.RESPONSE_HOURS): stats_sql.bucket_medians' histograms of every proposal."""
     histograms: dict[str | None, Counter[int]] = {None: Counter()}
     tally = ResponseHourTally
-    for bank_id, hour, answered in session.connection().execute(select(tally.bank_id, tally.hour, tally.answered)):
-        histograms.setdefault(str(bank_id), Counter())[hour] += answered
-        histograms[None][hour] += answered
+    per_hour = select(tally.bank_id, tally.hour, func.sum(tally.answered)).group_by(tally.bank_id, tally.hour)
+    for bank_id, hour, answered in session.connection().execute(per_hour):
+        histograms.setdefault(str(bank_id), Counter())[hour] += int(answered)
+        histograms[None][hour] += int(answered)
     return histograms
 
 

@@ -236,8 +236,9 @@ def bucket_medians(
     them: db.tallies.RESPONSE_HOURS), then the values of the buckets that hold a middle position only. A
     bucket is the value made whole (rounded on PostgreSQL, truncated on SQLite) divided by ``width`` in whole
     numbers: either way the buckets are in the order of their values, which is all the method needs, and
-    bucket b holds values from half a unit below b widths to below b + 1 widths, ranges that an index on
-    ``value`` finds the middle buckets' rows by."""
+    bucket b holds values from half a unit below b widths to below b + 1 widths (b > 0; the division rounds
+    towards zero, so bucket 0 also holds values above minus one width, and a negative bucket b those from
+    b - 1 widths), ranges that an index on ``value`` finds the middle buckets' rows by."""
     bucket = cast(value, BigInteger) // width
     keyed = [key.label(KEY)] if key is not None else []
     if histograms is None:
@@ -248,7 +249,7 @@ def bucket_medians(
     if needed:
         chosen = rows.with_only_columns(
             *keyed, bucket.label("bucket"), value.label("value"), maintain_column_froms=True
-        ).where(or_(*(and_(value >= low * width - 1, value < (high + 1) * width) for low, high in _runs(needed))))
+        ).where(or_(*(and_(value >= _lowest(low, width), value < (high + 1) * width) for low, high in _runs(needed))))
         for row in _rows(session, chosen):
             group, bucket_of_row = (str(row[KEY]) if key is not None else None), int(row["bucket"])
             # the ranges hold neighbouring buckets too, and a row committed since the histogram was read may
@@ -259,6 +260,11 @@ def bucket_medians(
     medians = {group: _median_in_buckets(histograms[group], values.get(group, {})) for group in histograms}
     overall = medians.pop(None)
     return overall, {group: median for group, median in medians.items() if group is not None and median is not None}
+
+
+def _lowest(bucket: int, width: int) -> int:
+    """Below the lowest value of ``bucket`` (see :func:`bucket_medians`)."""
+    return bucket * width - 1 if bucket > 0 else (bucket - 1) * width
 
 
 def _bucket_histograms(

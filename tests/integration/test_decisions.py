@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Account
 from db.base import utcnow
+from db.tallies import TALLIES, summed
 from enterprises.models import Enterprise, FinancingNeed
 from enterprises.service import withdraw_need
 from matchmaker.decisions import DecisionError, accept, expire_overdue, grant, reject
@@ -290,6 +291,9 @@ def test_the_expire_command_expires_unanswered_proposals(app: Flask, db_session:
     result = app.test_cli_runner().invoke(args=["match", "expire", "--days", "10"])
     assert result.exit_code == 0, result.output
     assert "1 proposal(s) expired" in result.output
+    for tally in TALLIES:  # compacted after the expiry: one row per key
+        keys = db_session.execute(text(summed(tally))).all()
+        assert db_session.scalar(text(f"SELECT count(*) FROM {tally.table}")) == len(keys), tally.table
     db_session.expire_all()
     assert db_session.get(Proposal, proposal.id).status == "expired"
     assert db_session.get(FinancingNeed, need.id).status == "open"

@@ -6,9 +6,10 @@ from typing import Any
 import numpy as np
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from db.tallies import TALLIES, discrepancies, summed
 from enterprises.models import Enterprise, FinancingNeed
 from enterprises.service import withdraw_need
 from matchmaker.classification_copies import classification_discrepancies
@@ -162,6 +163,12 @@ def test_the_cli_runs_a_round_and_exports_its_graph(app: Flask, market: Any, tmp
     result = runner.invoke(args=["match", "run", "--k", "2"])
     assert result.exit_code == 0, result.output
     assert "round 1 completed" in result.output and "gap" in result.output
+    with app.extensions["session_factory"]() as session:  # the round compacted the tallies it appended to
+        for tally in TALLIES:
+            keys = session.execute(text(summed(tally))).all()
+            assert session.scalar(text(f"SELECT count(*) FROM {tally.table}")) == len(keys), tally.table
+        assert session.execute(text(summed(TALLIES[0]))).all()  # the proposals' tally has the round's
+        assert all(discrepancies(session.connection(), tally) == [] for tally in TALLIES)
     out = tmp_path / "graph.csv"
     exported = runner.invoke(args=["match", "export-graph", "1", "--out", str(out)])
     assert exported.exit_code == 0, exported.output

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from enterprises.models import Enterprise, FinancingNeed
@@ -279,3 +279,21 @@ def test_bucket_medians_are_exact_whatever_the_bucket(db_session: Session, book:
     for bank_id in {p.bank_id for p in answered}:
         of_bank = [(book.answered[p.id] - p.created_at).total_seconds() for p in answered if p.bank_id == bank_id]
         assert groups[str(bank_id)] == statistics.median(of_bank)
+
+
+def test_bucket_medians_take_answers_dated_before_their_proposal(db_session: Session, book: Book) -> None:
+    """A clock that ran behind can date an answer before its proposal: negative seconds, which bucket 0 (the
+    division rounds towards zero) and the buckets below hold."""
+    db_session.execute(
+        text(
+            "UPDATE proposals SET response_seconds = -response_seconds / (CASE WHEN id % 5 = 0 THEN 1 ELSE 1000 END)"
+            " WHERE response_seconds IS NOT NULL AND id % 5 <> 1"
+        )
+    )
+    answered = select(Proposal.bank_id, Proposal.response_seconds).where(Proposal.response_seconds.is_not(None))
+    seconds = db_session.execute(answered).all()
+    assert sum(1 for _bank, value in seconds if value < 0) > len(seconds) / 2
+    overall, groups = bucket_medians(db_session, Proposal.response_seconds, select(Proposal.id), Proposal.bank_id, 3600)
+    assert overall == statistics.median(value for _bank, value in seconds)
+    for bank_id in {bank for bank, _value in seconds}:
+        assert groups[str(bank_id)] == statistics.median(value for bank, value in seconds if bank == bank_id)
