@@ -6,7 +6,8 @@ product type over the whole history).
 A :class:`Tally` names the source table, the key columns and the figures, each as an SQL expression over one
 source row written with ``{row}`` where the row's name goes. PostgreSQL runs one statement trigger per write
 statement over its transition tables (an ``UPDATE`` of thousands of proposals adds up its changes once);
-SQLite, which has row triggers only, one per row. Either way the changes are summed per key, old rows
+SQLite, which has row triggers only, one per row; a tally of some rows only (``counted``) has row triggers on
+both, which fire for those rows only. Either way the changes are summed per key, old rows
 subtracted and new ones added, and a key whose figures moved gets a new tally row holding the change: the
 tally is append-only for the writers, so that two transactions writing rows of the same key never wait for
 each other (updating one shared row per key made a grant that withdraws proposals at other banks wait for,
@@ -33,6 +34,9 @@ class Tally:
     source: str  # the table whose rows it sums
     keys: dict[str, str]  # column -> SQL expression over a source row ({row}.column), never NULL
     figures: dict[str, str]  # column -> SQL expression over a source row, summed
+    # The source rows that count at all (SQL over a row; None: all). With it the triggers are row triggers
+    # that fire only for such rows: most writes then cost the tally nothing.
+    counted: str | None = None
 
     def _function(self) -> str:
         return f"{self.table}_keep"
@@ -116,20 +120,30 @@ def _by_key(connection: Connection, query: str, keys: int) -> dict[tuple[Any, ..
 
 def create_statements(tally: Tally, dialect: str) -> list[str]:
     """The SQL creating the triggers that keep ``tally`` for ``dialect`` ("sqlite" or "postgresql")."""
+    row_changes = {"INSERT": [("NEW", 1)], "UPDATE": [("NEW", 1), ("OLD", -1)], "DELETE": [("OLD", -1)]}
+    when = _when(tally)
     if dialect == "sqlite":
         # SQLite's row triggers name the rows NEW and OLD; a SELECT without FROM reads them
-        changes = {"INSERT": [("NEW", 1)], "UPDATE": [("NEW", 1), ("OLD", -1)], "DELETE": [("OLD", -1)]}
         return [
-            f"CREATE TRIGGER {name} AFTER {verb} ON {tally.source} BEGIN {_appended(tally, changes[verb])}; END"
+            f"CREATE TRIGGER {name} AFTER {verb} ON {tally.source} FOR EACH ROW{when[verb]}"
+            f" BEGIN {_appended(tally, row_changes[verb])}; END"
             for verb, name in tally._triggers().items()
         ]
-    transition = {"INSERT": "NEW TABLE AS new_rows", "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}
-    transition["DELETE"] = "OLD TABLE AS old_rows"
-    body = {
-        "INSERT": _appended(tally, [("new_rows", 1)], "new_rows"),
-        "UPDATE": _appended(tally, [("new_rows", 1), ("old_rows", -1)], "new_rows", "old_rows"),
-        "DELETE": _appended(tally, [("old_rows", -1)], "old_rows"),
-    }
+    if tally.counted is not None:
+        body = {verb: _appended(tally, changes) for verb, changes in row_changes.items()}
+        level = {verb: f"FOR EACH ROW{when[verb]}" for verb in row_changes}
+    else:
+        body = {
+            "INSERT": _appended(tally, [("new_rows", 1)], "new_rows"),
+            "UPDATE": _appended(tally, [("new_rows", 1), ("old_rows", -1)], "new_rows", "old_rows"),
+            "DELETE": _appended(tally, [("old_rows", -1)], "old_rows"),
+        }
+        # a trigger with transition tables is for one event only
+        level = {
+            "INSERT": "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT",
+            "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT",
+            "DELETE": "REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT",
+        }
     function = f"""CREATE FUNCTION {tally._function()}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'INSERT' THEN {body["INSERT"]};
@@ -138,12 +152,18 @@ def create_statements(tally: Tally, dialect: str) -> list[str]:
         END IF;
         RETURN NULL;
     END $$"""
-    # a trigger with transition tables is for one event only
     return [function] + [
-        f"CREATE TRIGGER {name} AFTER {verb} ON {tally.source} REFERENCING {transition[verb]}"
-        f" FOR EACH STATEMENT EXECUTE FUNCTION {tally._function()}()"
+        f"CREATE TRIGGER {name} AFTER {verb} ON {tally.source} {level[verb]} EXECUTE FUNCTION {tally._function()}()"
         for verb, name in tally._triggers().items()
     ]
+
+
+def _when(tally: Tally) -> dict[str, str]:
+    """The WHEN clause of each row trigger: the rows written that count (nothing when all do)."""
+    if tally.counted is None:
+        return {"INSERT": "", "UPDATE": "", "DELETE": ""}
+    new, old = tally.counted.format(row="NEW"), tally.counted.format(row="OLD")
+    return {"INSERT": f" WHEN ({new})", "UPDATE": f" WHEN (({new}) OR ({old}))", "DELETE": f" WHEN ({old})"}
 
 
 def drop_statements(tally: Tally, dialect: str) -> list[str]:
@@ -240,6 +260,7 @@ RESPONSE_HOURS = Tally(
     source="proposals",
     keys={"bank_id": "{row}.bank_id", "hour": "CAST(COALESCE({row}.response_seconds, -3600) AS BIGINT) / 3600"},
     figures={"answered": flag("{row}.response_seconds IS NOT NULL")},
+    counted="{row}.response_seconds IS NOT NULL",
 )
 
 # The loans per bank and product type, with what the funnel by bank or product type counts of them over the

@@ -356,9 +356,16 @@ class _JSONText(TypeDecorator[Any]):
         return None
 
 
-_INSERT_PROPOSALS = insert(Proposal.__table__).values(
-    explanation=bindparam("explanation_json", type_=_JSONText()),
-    score=bindparam("score_json", type_=_JSONText()),
+# RETURNING makes SQLAlchemy send the rows as multi-row INSERTs of up to 1,000 rows ("insertmanyvalues")
+# instead of one statement per row, so that the statistics tallies' statement triggers (db.tallies) run once
+# per batch on PostgreSQL: one by one they added 4 s to a round of 28,000 proposals.
+_INSERT_PROPOSALS = (
+    insert(Proposal.__table__)
+    .values(
+        explanation=bindparam("explanation_json", type_=_JSONText()),
+        score=bindparam("score_json", type_=_JSONText()),
+    )
+    .returning(Proposal.__table__.c.id)
 )
 
 
