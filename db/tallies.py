@@ -62,35 +62,24 @@ def summed(tally: Tally) -> str:
 
 
 def compact(connection: Connection, tally: Tally) -> None:
-    """Replace the tally's rows by one per key (its figures unchanged), in the connection's transaction.
-    Writers keep adding rows meanwhile: only the rows this statement sees are replaced. On PostgreSQL one
-    statement deletes them and inserts their sums (a compaction running at the same time waits for it and
-    then finds them gone); SQLite lets one writer in at a time, so there the sums of the rows up to the
-    highest id are inserted and those rows deleted."""
-    columns = ", ".join([*tally.keys, *tally.figures])
-    keys = _key_list(tally)
-    sums = ", ".join(f"sum({column})" for column in tally.figures)
-    nonzero = " OR ".join(f"sum({column}) <> 0" for column in tally.figures)
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            text(
-                f"WITH gone AS (DELETE FROM {tally.table} RETURNING {columns})"
-                f" INSERT INTO {tally.table} ({columns}) SELECT {keys}, {sums} FROM gone"
-                f" GROUP BY {_key_positions(tally)} HAVING {nonzero}"
-            )
-        )
-        return
-    last = connection.execute(text(f"SELECT max(id) FROM {tally.table}")).scalar()
-    if last is None:
-        return
-    connection.execute(
-        text(
-            f"INSERT INTO {tally.table} ({columns}) SELECT {keys}, {sums} FROM {tally.table} WHERE id <= :last"
-            f" GROUP BY {_key_positions(tally)} HAVING {nonzero}"
-        ),
-        {"last": last},
-    )
-    connection.execute(text(f"DELETE FROM {tally.table} WHERE id <= :last"), {"last": last})
+    """Replace the tally's rows by one per key (its figures unchanged), in the connection's transaction: one
+    DELETE takes the rows it sees and returns them, and their sums per key go back in. Writers keep appending
+    meanwhile; their rows stay. A compaction running at the same time waits for this one and then finds
+    those rows gone (PostgreSQL); SQLite lets one writer in at a time, and a DELETE first takes its lock with
+    the transaction's first read, so no other write comes between the two."""
+    columns = [*tally.keys, *tally.figures]
+    gone = connection.execute(text(f"DELETE FROM {tally.table} RETURNING {', '.join(columns)}")).all()
+    sums: dict[tuple[Any, ...], list[int]] = {}
+    for row in gone:
+        key, figures = tuple(row[: len(tally.keys)]), row[len(tally.keys) :]
+        total = sums.setdefault(key, [0] * len(tally.figures))
+        for position, value in enumerate(figures):
+            total[position] += value
+    rows = [dict(zip(columns, (*key, *total), strict=True)) for key, total in sums.items() if any(total)]
+    if rows:
+        names = ", ".join(columns)
+        values = ", ".join(f":{column}" for column in columns)
+        connection.execute(text(f"INSERT INTO {tally.table} ({names}) VALUES ({values})"), rows)
 
 
 def discrepancies(connection: Connection, tally: Tally) -> list[tuple[Any, ...]]:
