@@ -20,6 +20,7 @@ migration that drops the triggers, creates them anew and fills the table again.
 
 PostgreSQL's TRUNCATE fires no statement trigger of these: the tests empty every table, tallies included."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 @dataclass(frozen=True)
 class Tally:
-    table: str  # the tally table: the keys (its primary key) and one column per figure
+    table: str  # the tally table: an id, the keys (a key may have several rows) and one column per figure
     source: str  # the table whose rows it sums
     keys: dict[str, str]  # column -> SQL expression over a source row ({row}.column), never NULL
     figures: dict[str, str]  # column -> SQL expression over a source row, summed
@@ -50,14 +51,14 @@ def recount(tally: Tally) -> str:
     are all zero left out as the triggers leave them out."""
     return (
         f"SELECT {_summed(tally, tally.source)} FROM {tally.source} GROUP BY {_key_positions(tally)}"
-        f" HAVING {_any_nonzero(tally, tally.source)}"
+        f" HAVING {_any_sum_nonzero(expression.format(row=tally.source) for expression in tally.figures.values())}"
     )
 
 
 def summed(tally: Tally) -> str:
     """The tally's figures per key (SELECT keys, figures): the sums of its rows, zero keys left out."""
     figures = ", ".join(f"sum({column}) AS {column}" for column in tally.figures)
-    nonzero = " OR ".join(f"sum({column}) <> 0" for column in tally.figures)
+    nonzero = _any_sum_nonzero(tally.figures)
     return f"SELECT {_key_list(tally)}, {figures} FROM {tally.table} GROUP BY {_key_positions(tally)} HAVING {nonzero}"
 
 
@@ -65,8 +66,9 @@ def compact(connection: Connection, tally: Tally) -> None:
     """Replace the tally's rows by one per key (its figures unchanged), in the connection's transaction: one
     DELETE takes the rows it sees and returns them, and their sums per key go back in. Writers keep appending
     meanwhile; their rows stay. A compaction running at the same time waits for this one and then finds
-    those rows gone (PostgreSQL); SQLite lets one writer in at a time, and a DELETE first takes its lock with
-    the transaction's first read, so no other write comes between the two."""
+    those rows gone (PostgreSQL). On SQLite the DELETE, a write before any read, takes the one writer's lock
+    at once, so no other write comes between the two (a read first could leave the transaction unable to
+    write after another writer's commit)."""
     columns = [*tally.keys, *tally.figures]
     gone = connection.execute(text(f"DELETE FROM {tally.table} RETURNING {', '.join(columns)}")).all()
     sums: dict[tuple[Any, ...], list[int]] = {}
@@ -176,7 +178,7 @@ def _appended(tally: Tally, changes: list[tuple[str, int]], *tables: str) -> str
         ]
         parts.append(f"SELECT {', '.join(values)}" + (f" FROM {name}" if name in tables else ""))
     columns = [*tally.keys, *tally.figures]
-    moved = " OR ".join(f"sum({column}) <> 0" for column in tally.figures)
+    moved = _any_sum_nonzero(tally.figures)
     return (
         f"INSERT INTO {tally.table} ({', '.join(columns)})"
         f" SELECT {_key_list(tally)}, {', '.join(f'sum({column})' for column in tally.figures)}"
@@ -190,8 +192,9 @@ def _summed(tally: Tally, row: str) -> str:
     return ", ".join(keys + figures)
 
 
-def _any_nonzero(tally: Tally, row: str) -> str:
-    return " OR ".join(f"sum({expression.format(row=row)}) <> 0" for expression in tally.figures.values())
+def _any_sum_nonzero(expressions: Iterable[str]) -> str:
+    """A HAVING condition: the sum of one of ``expressions`` is not zero."""
+    return " OR ".join(f"sum({expression}) <> 0" for expression in expressions)
 
 
 def _key_list(tally: Tally) -> str:

@@ -568,7 +568,7 @@ def _totals_rows(
     session: Session,
     group_by: GroupBy | None,
     result: tuple[Figures, dict[str, Figures]],
-    medians: tuple[float | None, dict[str, float]],
+    medians: Medians,
 ) -> tuple[TotalsRow, list[TotalsRow]]:
     """The totals' rows from the figures their statement summed and the median rates (overall, per group)."""
     overall, groups = _overall_counts(result, ("enterprises",))

@@ -167,8 +167,8 @@ def summed_two_ways(
             by_first.setdefault(str(row[f"{KEY}_0"]), []).append(figures)
         by_second.setdefault(str(row[f"{KEY}_{len(keys) - 1}"]), []).append(figures)
     second_groups = {group: _added(parts) for group, parts in by_second.items()}
-    first_groups = {group: _added(parts) for group, parts in by_first.items()}
-    return (_added(second_groups.values()), first_groups), (_added(second_groups.values()), second_groups)
+    overall = _added(second_groups.values())
+    return (overall, {group: _added(parts) for group, parts in by_first.items()}), (overall, second_groups)
 
 
 def _added(parts: Any) -> Figures:

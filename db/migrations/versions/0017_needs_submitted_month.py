@@ -54,12 +54,14 @@ def _fill() -> None:
     )
     rows = connection.execute(sa.select(needs.c.id, needs.c.created_at)).all()
     if rows:
-        months = [(need_id, *china_month(created_at)) for need_id, created_at in rows]
         connection.execute(
             needs.update()
             .where(needs.c.id == sa.bindparam("need_id"))
             .values(submitted_month=sa.bindparam("month"), submitted_month_start=sa.bindparam("start")),
-            [{"need_id": need_id, "month": month, "start": start} for need_id, month, start in months],
+            [
+                dict(zip(("need_id", "month", "start"), (need_id, *china_month(created_at)), strict=True))
+                for need_id, created_at in rows
+            ],
         )
 
 
