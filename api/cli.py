@@ -249,6 +249,7 @@ def demo_load(if_empty: bool, seed: int, model_dir: Path | None, model_rows: int
     click.echo(f"matching round {row.id}: {row.stats['proposals']} proposals for {row.stats['needs_matched']} needs")
     with _session() as session, session.begin():
         outcomes = play_bank_decisions(session, seed)
+    compact_tallies(current_app.extensions["session_factory"])  # the decisions appended to them: db.tallies
     click.echo(
         f"the demo banks' first answers: {outcomes['granted']} granted, {outcomes['accepted']} accepted, "
         f"{outcomes['rejected']} declined (the rest pending)"

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from accounts.models import Account
 from accounts.tokens import account_for_token
+from db.tallies import TALLIES, discrepancies, summed
 from enterprises.demo import DEMO_PASSWORD
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
 from enterprises.need_copies import need_copy_discrepancies
@@ -157,6 +158,10 @@ def test_demo_load_if_empty_loads_once_then_does_nothing(
     assert loan_figure_discrepancies(db_session) == [] and previous_loan_discrepancies(db_session) == []
     assert proposal_discrepancies(db_session) == [] and classification_discrepancies(db_session) == []
     assert need_copy_discrepancies(db_session) == []
+    for tally in TALLIES:  # kept with every write, and compacted to one row per key at the end
+        assert discrepancies(db_session.connection(), tally) == []
+        keys = db_session.execute(text(summed(tally))).all()
+        assert keys and db_session.scalar(text(f"SELECT count(*) FROM {tally.table}")) == len(keys), tally.table
     overall, months = stats.totals(db_session, stats.StatsFilter(), "month")
     assert len(months) >= 3
     # The demo's figures reconcile with its ledger: credit granted, and the funnel's grants.
