@@ -1,7 +1,7 @@
 """Tally tables: sums over a table's rows per key, kept by triggers in the transaction of every write to the
-table, on SQLite and PostgreSQL alike, so that a statistic over the whole table reads a few hundred tally rows
+table, on SQLite and PostgreSQL alike, so that a statistic over the whole table reads a few thousand tally rows
 instead of every row (matchmaker.stats reads the tallies below for the banks' view and the funnel by bank or
-product type over the whole history).
+product type over the whole history, of every enterprise or of one size class).
 
 A :class:`Tally` names the source table, the key columns and the figures, each as an SQL expression over one
 source row written with ``{row}`` where the row's name goes. PostgreSQL runs one statement trigger per write
@@ -212,7 +212,8 @@ def flag(condition: str) -> str:
     return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
-# The proposals per bank, product type, status and rejection reason, with what the regulators' banks' view
+# The proposals per bank, product type, status, rejection reason and their enterprises' size class (which
+# every proposal of an enterprise shares: matchmaker.classification_copies), with what the regulators' banks' view
 # and funnel by bank or product type count of them over the whole history (matchmaker.stats:
 # _bank_statement, _funnel_proposal_columns): the proposals, answered and taken up, the seconds to their
 # first answers, and the distinct enterprises and needs, as the rows that are the first of their enterprise
@@ -225,6 +226,7 @@ PROPOSAL_TALLIES = Tally(
         "product_type": "{row}.product_type",
         "status": "{row}.status",
         "rejection_reason": "COALESCE({row}.rejection_reason, '')",
+        "enterprise_size_class": "{row}.enterprise_size_class",
     },
     figures={
         "proposals": "1",
@@ -243,26 +245,35 @@ PROPOSAL_TALLIES = Tally(
     },
 )
 
-# The answered proposals per bank and hour of response (the seconds to the first answer made whole, rounded
-# on PostgreSQL and truncated on SQLite, then divided by 3600 in whole numbers: stats_sql.bucket_medians'
-# buckets), from which matchmaker.stats finds the banks' exact median response time over the whole history.
+# The answered proposals per bank, hour of response and size class (the seconds to the first answer made
+# whole, rounded on PostgreSQL and truncated on SQLite, then divided by 3600 in whole numbers:
+# stats_sql.bucket_medians' buckets), from which matchmaker.stats finds the banks' exact median response time
+# over the whole history.
 # Unanswered proposals (hour -1) count nothing.
 RESPONSE_HOURS = Tally(
     table="response_hour_tallies",
     source="proposals",
-    keys={"bank_id": "{row}.bank_id", "hour": "CAST(COALESCE({row}.response_seconds, -3600) AS BIGINT) / 3600"},
+    keys={
+        "bank_id": "{row}.bank_id",
+        "hour": "CAST(COALESCE({row}.response_seconds, -3600) AS BIGINT) / 3600",
+        "enterprise_size_class": "{row}.enterprise_size_class",
+    },
     figures={"answered": flag("{row}.response_seconds IS NOT NULL")},
     counted="{row}.response_seconds IS NOT NULL",
 )
 
-# The loans per bank and product type, with what the funnel by bank or product type counts of them over the
-# whole history (matchmaker.stats._funnel_loans): the distinct needs granted, as the loans that are their
-# need's first at the bank, of the type or anywhere (matchmaker.previous_loans), and the amount granted with
-# its corrections (kept on the loan by matchmaker.ledger).
+# The loans per bank, product type and size class, with what the funnel by bank or product type counts of
+# them over the whole history (matchmaker.stats._funnel_loans): the distinct needs granted, as the loans that
+# are their need's first at the bank, of the type or anywhere (matchmaker.previous_loans), and the amount
+# granted with its corrections (kept on the loan by matchmaker.ledger).
 LOAN_TALLIES = Tally(
     table="loan_tallies",
     source="loans",
-    keys={"bank_id": "{row}.bank_id", "product_type": "{row}.product_type"},
+    keys={
+        "bank_id": "{row}.bank_id",
+        "product_type": "{row}.product_type",
+        "enterprise_size_class": "{row}.enterprise_size_class",
+    },
     figures={
         "loans": "1",
         "needs_at_bank": flag("{row}.first_for_need_at_bank"),

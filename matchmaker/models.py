@@ -117,6 +117,15 @@ class Proposal(Base):
             sqlite_where=text("response_seconds IS NOT NULL"),
             postgresql_where=text("response_seconds IS NOT NULL"),
         ),
+        # The histogram of the banks' response times over a period, from this index alone.
+        Index(
+            "ix_proposals_answered_created_at",
+            "created_at",
+            "bank_id",
+            "response_seconds",
+            sqlite_where=text("response_seconds IS NOT NULL"),
+            postgresql_where=text("response_seconds IS NOT NULL"),
+        ),
         Index(
             "ix_proposals_one_pending_per_pair",
             "need_id",
@@ -193,9 +202,9 @@ def seconds_to_answer(made: datetime, answered: datetime | None) -> float | None
 
 
 class ProposalTally(Base):
-    """The proposals per bank, product type, status and rejection reason ("" for none), summed (a key's
-    figures are the sum of its rows): what the regulators' banks' view and funnel by bank or product type
-    count over the whole history (matchmaker.stats), read here instead of every proposal. Kept by the
+    """The proposals per bank, product type, status, rejection reason ("" for none) and size class, summed (a
+    key's figures are the sum of its rows): what the regulators' banks' view and funnel by bank or product
+    type count over the whole history (matchmaker.stats), read here instead of every proposal. Kept by the
     database's triggers in the transaction of every write to the proposals (db.tallies.PROPOSAL_TALLIES,
     which defines each figure) and compacted by db.tallies.compact; never written otherwise."""
 
@@ -206,6 +215,7 @@ class ProposalTally(Base):
     product_type: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16))
     rejection_reason: Mapped[str] = mapped_column(String(32))
+    enterprise_size_class: Mapped[str] = mapped_column(String(8))
     proposals: Mapped[int] = mapped_column(BigInteger)
     answered: Mapped[int] = mapped_column(BigInteger)
     accepted: Mapped[int] = mapped_column(BigInteger)
@@ -221,7 +231,7 @@ class ProposalTally(Base):
 
 
 class ResponseHourTally(Base):
-    """The answered proposals per bank and hour of response, counted by the database's triggers
+    """The answered proposals per bank, hour of response and size class, counted by the database's triggers
     (db.tallies.RESPONSE_HOURS): the histogram of the banks' median response time over the whole history."""
 
     __tablename__ = "response_hour_tallies"
@@ -229,18 +239,21 @@ class ResponseHourTally(Base):
     id: Mapped[int] = mapped_column(primary_key=True)  # the tally is append-only: see db.tallies
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
     hour: Mapped[int] = mapped_column(BigInteger)
+    enterprise_size_class: Mapped[str] = mapped_column(String(8))
     answered: Mapped[int] = mapped_column(BigInteger)
 
 
 class LoanTally(Base):
-    """The loans per bank and product type, summed by the database's triggers (db.tallies.LOAN_TALLIES): what
-    the funnel by bank or product type counts of the loans over the whole history."""
+    """The loans per bank, product type and size class, summed by the database's triggers
+    (db.tallies.LOAN_TALLIES): what the funnel by bank or product type counts of the loans over the whole
+    history."""
 
     __tablename__ = "loan_tallies"
 
     id: Mapped[int] = mapped_column(primary_key=True)  # the tally is append-only: see db.tallies
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
     product_type: Mapped[str] = mapped_column(String(40))
+    enterprise_size_class: Mapped[str] = mapped_column(String(8))
     loans: Mapped[int] = mapped_column(BigInteger)
     needs_at_bank: Mapped[int] = mapped_column(BigInteger)
     needs_of_type: Mapped[int] = mapped_column(BigInteger)
