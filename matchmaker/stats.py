@@ -38,9 +38,10 @@ need's first (matchmaker.previous_loans, previous_proposals), so every figure bu
 overall row is the sum of the groups' rows and one hashed pass does (stats_sql.summed_groups); the median
 rate is read from the count of loans at each rate (stats_sql.histogram_medians) and the median response time
 from hourly buckets of the seconds each proposal keeps (stats_sql.bucket_medians, ``Proposal.response_seconds``).
-Over the whole history (a filter that selects everything) the banks' view and the funnel by bank or product
-type read the sums that the database's triggers keep per bank and product type instead of every proposal and
-loan (db.tallies: ``ProposalTally``, ``ResponseHourTally``, ``LoanTally``).
+Over the whole history, of every enterprise or of one size class (:attr:`StatsFilter.tallied`), the banks'
+view and the funnel by bank or product type read the sums that the database's triggers keep per bank,
+product type and size class instead of every proposal and loan (db.tallies: ``ProposalTally``,
+``ResponseHourTally``, ``LoanTally``).
 
 Small groups (the issue's privacy rule): a row about one or two enterprises (1 <= ``enterprises`` < 3) is
 ``suppressed``: its figures are None and only its group label is shown. When exactly one group of a
@@ -52,7 +53,7 @@ Nothing here returns a figure of one enterprise: counts and sums over groups onl
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -60,6 +61,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from enterprises.models import FinancingNeed
+from matchmaker.ledger import CHINA, china_today
 from matchmaker.models import Loan, LoanTally, Proposal, ProposalTally, ResponseHourTally
 from matchmaker.previous_loans import first_for_need as loan_first_for_need
 from matchmaker.previous_loans import previous_loan
@@ -78,6 +80,7 @@ from matchmaker.stats_sql import (
     period_start,
     stamp_period,
     summed_groups,
+    summed_in_cohorts,
     summed_two_ways,
     tune_for_statistics,
 )
@@ -139,10 +142,43 @@ class StatsFilter:
         return self.date_from is not None or self.date_to is not None
 
     @property
-    def selects_everything(self) -> bool:
-        """No restriction at all: the whole history, which the proposal tallies answer (see
-        :func:`bank_responsiveness`)."""
-        return self == StatsFilter()
+    def tallied(self) -> bool:
+        """The whole history, of every enterprise or of one size class: what the tallies (db.tallies) answer
+        for the banks' view and the funnel by bank or product type (see :func:`bank_figures`)."""
+        return replace(self, size_class=None) == StatsFilter()
+
+
+def drop_period_holding_everything(session: Session, flt: StatsFilter) -> StatsFilter:
+    """``flt`` without its period where the period holds every day on which a need was submitted, a proposal
+    made or a loan granted, and today (so that what is written meanwhile falls in it too), and the filter is
+    then :attr:`StatsFilter.tallied`: the same rows, whose figures the tallies answer (a period "since 2000"
+    is the whole history). Otherwise ``flt``. The first and last days are read from the dates' indexes."""
+    undated = replace(flt, date_from=None, date_to=None)
+    if not flt.has_period or not undated.tallied:
+        return flt
+    first, last = _book_days(session)
+    if first is None or last is None:
+        return undated  # nothing dated: no row in the period either way
+    if (flt.date_from is None or flt.date_from <= first) and (
+        flt.date_to is None or flt.date_to >= max(last, china_today())
+    ):
+        return undated
+    return flt
+
+
+def _book_days(session: Session) -> tuple[date | None, date | None]:
+    """The first and the last day (in China) on which a need was submitted, a proposal made or a loan
+    granted, or a proposal's or a loan's need says its need was submitted."""
+    stamps = (FinancingNeed.created_at, Proposal.created_at, Proposal.need_submitted_at, Loan.need_submitted_at)
+    extremes = [
+        select(aggregate(column)).scalar_subquery()
+        for column in (*stamps, Loan.granted_on)
+        for aggregate in (func.min, func.max)
+    ]
+    values = session.execute(select(*extremes)).one()
+    days = [value.astimezone(CHINA).date() if isinstance(value, datetime) else value for value in values]
+    known = [day for day in days if day is not None]
+    return (min(known), max(known)) if known else (None, None)
 
 
 def check_group_by(value: str | None) -> GroupBy | None:
@@ -599,11 +635,12 @@ def _totals_rows(
 def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) -> tuple[FunnelRow, list[FunnelRow]]:
     """The funnel of the needs submitted in the period (see :class:`FunnelRow`)."""
     tune_for_statistics(session)
+    flt = drop_period_holding_everything(session, flt)
     calendar = Calendar(session)
     per_proposal = flt.bank_id is not None or flt.product_type is not None or group_by in ("bank", "product_type")
     if per_proposal:
-        if flt.selects_everything and group_by in ("bank", "product_type"):
-            summed = _tallied(session, group_by)  # type: ignore[arg-type]
+        if flt.tallied and group_by in ("bank", "product_type"):
+            summed = _tallied(session, flt, group_by)  # type: ignore[arg-type]
             by_proposal = _unprefixed(summed[0]), {k: _unprefixed(values) for k, values in summed[1].items()}
         else:
             proposals, key = _scope(
@@ -663,10 +700,10 @@ def bank_responsiveness(session: Session, flt: StatsFilter) -> tuple[BankRespons
 def banks_and_funnel_by_bank(
     session: Session, flt: StatsFilter
 ) -> tuple[tuple[BankResponseRow, list[BankResponseRow]], tuple[FunnelRow, list[FunnelRow]]]:
-    """:func:`bank_responsiveness` and ``funnel(session, flt, "bank")`` with one pass over the proposals, for
-    a filter without a period (the dashboard's first view): the proposals made in the period and those of the
-    needs submitted in it are then the same rows, every proposal that the other filters select. (The
-    dashboard runs its parts side by side: :func:`bank_figures`, :func:`response_medians`,
+    """:func:`bank_responsiveness` and ``funnel(session, flt, "bank")`` with one pass over the proposals (the
+    dashboard grouped by bank): the proposals made in the period and those of the needs submitted in it are
+    mostly the same rows, and without a period they are the same, every proposal that the other filters
+    select. (The dashboard runs its parts side by side: :func:`bank_figures`, :func:`response_medians`,
     :func:`bank_rows`.)"""
     banks, by_bank = bank_rows(session, bank_figures(session, flt, with_funnel=True), response_medians(session, flt))
     assert by_bank is not None
@@ -683,38 +720,49 @@ class BankFigures:
 
 
 def bank_figures(session: Session, flt: StatsFilter, with_funnel: bool = False) -> BankFigures:
-    """The sums of the banks' view per bank (from the proposal tallies when ``flt`` selects everything), and
-    ``with_funnel`` those of ``funnel(session, flt, "bank")`` from the same pass (a filter without a period
-    only: see :func:`banks_and_funnel_by_bank`)."""
-    if with_funnel and flt.has_period:
-        raise ValueError("with a period, the banks' view and the funnel are about different proposals")
+    """The sums of the banks' view per bank (from the proposal tallies when ``flt`` is
+    :attr:`StatsFilter.tallied`), and ``with_funnel`` those of ``funnel(session, flt, "bank")`` from the same
+    pass (see :func:`banks_and_funnel_by_bank`): with a period, the pass reads the proposals made in it or
+    whose needs were submitted in it, and sums each cohort apart."""
     tune_for_statistics(session)
+    flt = drop_period_holding_everything(session, flt)
     calendar = Calendar(session)
-    if flt.selects_everything:
-        overall, groups = _tallied_by_bank(session)
+    made = stamp_period(Proposal.created_at, flt.date_from, flt.date_to)
+    if flt.tallied:
+        banks = funnel_figures = _tallied_by_bank(session, flt)
+    elif with_funnel and made:
+        proposals, key = _bank_statement(replace(flt, date_from=None, date_to=None), calendar, since=flt.date_from)
+        proposals = proposals.add_columns(*_funnel_proposal_columns(flt, "bank", calendar, FUNNEL_PREFIX))
+        submitted = stamp_period(Proposal.need_submitted_at, flt.date_from, flt.date_to)
+        assert key is not None
+        cohorts = summed_in_cohorts(session, proposals, key, {"made": and_(*made), "submitted": and_(*submitted)})
+        banks, funnel_figures = cohorts["made"], cohorts["submitted"]
     else:
         proposals, key = _bank_statement(flt, calendar)
         if with_funnel:
             proposals = proposals.add_columns(*_funnel_proposal_columns(flt, "bank", calendar, FUNNEL_PREFIX))
-        overall, groups = summed_groups(session, proposals, key)
+        banks = funnel_figures = summed_groups(session, proposals, key)
     if not with_funnel:
-        return BankFigures((overall, groups), None)
-    funnel_figures = _unprefixed(overall), {k: _unprefixed(values) for k, values in groups.items()}
+        return BankFigures(banks, None)
+    overall, groups = funnel_figures
     funnel = _merge(
-        _overall_counts(funnel_figures, ("enterprises", "needs_proposed")),
+        _overall_counts(
+            (_unprefixed(overall), {k: _unprefixed(v) for k, v in groups.items()}), ("enterprises", "needs_proposed")
+        ),
         _funnel_loans(session, flt, "bank", calendar),
     )
-    return BankFigures((overall, groups), funnel)
+    return BankFigures(banks, funnel)
 
 
 def response_medians(session: Session, flt: StatsFilter) -> Medians:
     """The median response time in seconds of the proposals made in the period, overall and per bank: from
-    the response-hour tallies' histograms when ``flt`` selects everything."""
+    the response-hour tallies' histograms when ``flt`` is :attr:`StatsFilter.tallied`."""
     tune_for_statistics(session)
+    flt = drop_period_holding_everything(session, flt)
     proposals, key = _bank_statement(flt, Calendar(session))
     seconds = Proposal.response_seconds
     answered = proposals.where(seconds.is_not(None))  # as ix_proposals_response_seconds
-    histograms = _tallied_hours(session) if flt.selects_everything else None
+    histograms = _tallied_hours(session, flt) if flt.tallied else None
     return bucket_medians(session, seconds, answered, key, RESPONSE_BUCKET_SECONDS, histograms)
 
 
@@ -730,14 +778,16 @@ def bank_rows(
 FUNNEL_PREFIX = "funnel_"
 
 
-def _tallied_by_bank(session: Session) -> tuple[Figures, dict[str, Figures]]:
+def _tallied_by_bank(session: Session, flt: StatsFilter) -> tuple[Figures, dict[str, Figures]]:
     """What :func:`_bank_statement` and the funnel's proposal columns (named with :data:`FUNNEL_PREFIX`) sum
-    per bank over every proposal, read from the proposal tallies (db.tallies.PROPOSAL_TALLIES, kept by the
-    database with every write to the proposals): a few hundred rows instead of every proposal, the figures
-    the same (tests/integration/test_stats_proposal_reconciliation.py compares the two)."""
+    per bank over every proposal (of ``flt``'s size class), read from the proposal tallies
+    (db.tallies.PROPOSAL_TALLIES, kept by the database with every write to the proposals): a few thousand
+    rows instead of every proposal, the figures the same (tests/integration/test_stats_proposal_reconciliation.py
+    compares the two)."""
     tally = ProposalTally
     return _tallied(
         session,
+        flt,
         "bank",
         _sum(tally.enterprises_at_bank).label("enterprises"),
         _sum(tally.enterprises).label("overall_enterprises"),
@@ -753,12 +803,17 @@ def _tallied_by_bank(session: Session) -> tuple[Figures, dict[str, Figures]]:
     )
 
 
-def _tallied_hours(session: Session) -> dict[str | None, Counter[int]]:
+def _tallied_hours(session: Session, flt: StatsFilter) -> dict[str | None, Counter[int]]:
     """The answered proposals per hour of response, per bank and overall (None), from the response-hour
-    tallies (db.tallies.RESPONSE_HOURS): stats_sql.bucket_medians' histograms of every proposal."""
+    tallies (db.tallies.RESPONSE_HOURS): stats_sql.bucket_medians' histograms of every proposal (of ``flt``'s
+    size class)."""
     histograms: dict[str | None, Counter[int]] = {None: Counter()}
     tally = ResponseHourTally
-    per_hour = select(tally.bank_id, tally.hour, func.sum(tally.answered)).group_by(tally.bank_id, tally.hour)
+    per_hour = _of_size_class(
+        select(tally.bank_id, tally.hour, func.sum(tally.answered)).group_by(tally.bank_id, tally.hour),
+        tally.enterprise_size_class,
+        flt,
+    )
     for bank_id, hour, answered in session.connection().execute(per_hour):
         histograms.setdefault(str(bank_id), Counter())[hour] += int(answered)
         histograms[None][hour] += int(answered)
@@ -766,10 +821,10 @@ def _tallied_hours(session: Session) -> dict[str | None, Counter[int]]:
 
 
 def _tallied(
-    session: Session, group_by: Literal["bank", "product_type"], *columns: ColumnElement[Any]
+    session: Session, flt: StatsFilter, group_by: Literal["bank", "product_type"], *columns: ColumnElement[Any]
 ) -> tuple[Figures, dict[str, Figures]]:
     """The funnel's proposal columns (named with :data:`FUNNEL_PREFIX`) and ``columns`` summed per bank or
-    product type over every proposal, from the proposal tallies."""
+    product type over every proposal (of ``flt``'s size class), from the proposal tallies."""
     tally = ProposalTally
     funnel = FUNNEL_PREFIX
     by_bank = group_by == "bank"
@@ -785,7 +840,13 @@ def _tallied(
         _sum(tally.accepted).label(f"{funnel}accepted"),
         _total(tally.status == "granted", tally.proposals).label(f"{funnel}granted"),
     ).having(func.sum(tally.proposals) > 0)  # a group whose proposals are all gone is no group
+    statement = _of_size_class(statement, tally.enterprise_size_class, flt)
     return summed_groups(session, statement, tally.bank_id if by_bank else tally.product_type)
+
+
+def _of_size_class(statement: Select[Any], column: ColumnElement[str], flt: StatsFilter) -> Select[Any]:
+    """A statement over a tally narrowed to ``flt``'s size class, if it has one."""
+    return statement if flt.size_class is None else statement.where(column == flt.size_class)
 
 
 def _unprefixed(values: Figures) -> Figures:
@@ -835,9 +896,9 @@ def _funnel_proposal_columns(
 def _funnel_loans(
     session: Session, flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar
 ) -> tuple[Figures, dict[str, Figures]]:
-    """The funnel's figures counted on the loans (per proposal): over every loan by bank or product type,
-    from the loan tallies (db.tallies.LOAN_TALLIES)."""
-    if flt.selects_everything and group_by in ("bank", "product_type"):
+    """The funnel's figures counted on the loans (per proposal): over every loan (of a size class) by bank or
+    product type, from the loan tallies (db.tallies.LOAN_TALLIES)."""
+    if flt.tallied and group_by in ("bank", "product_type"):
         tally = LoanTally
         by_bank = group_by == "bank"
         tallied = select(
@@ -845,6 +906,7 @@ def _funnel_loans(
             _sum(tally.needs).label("overall_needs_granted"),
             _sum(tally.granted_amount).label("granted_amount"),
         ).having(func.sum(tally.loans) > 0)
+        tallied = _of_size_class(tallied, tally.enterprise_size_class, flt)
         summed = summed_groups(session, tallied, tally.bank_id if by_bank else tally.product_type)
         return _overall_counts(summed, ("needs_granted",))
     granted, key = _scope(
@@ -880,8 +942,12 @@ def _funnel_rows(
     return _suppressed(row(None, overall), [row(labels[k], values) for k, values in groups.items()])
 
 
-def _bank_statement(flt: StatsFilter, calendar: Calendar) -> tuple[Select[Any], ColumnElement[Any] | None]:
-    """The banks' view's statement over the proposals made in the period, by bank."""
+def _bank_statement(
+    flt: StatsFilter, calendar: Calendar, since: date | None = None
+) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    """The banks' view's statement over the proposals made in the period, by bank; ``since``: the period's
+    first day for the enterprises' first proposals where ``flt`` has no period (but the caller selects the
+    period's proposals)."""
     made = _Anchor(
         bank_id=Proposal.bank_id,
         product_type=Proposal.product_type,
@@ -889,11 +955,11 @@ def _bank_statement(flt: StatsFilter, calendar: Calendar) -> tuple[Select[Any], 
         month=calendar.month_of_stamp(Proposal.created_at),
         period=stamp_period(Proposal.created_at, flt.date_from, flt.date_to),
     )
-    since = period_start(flt.date_from)
+    start = period_start(flt.date_from or since)
     return _scope(
         select(
             *_firsts(
-                "enterprises", lambda scope: getattr(Proposal, previous_proposal_made(scope)), since, None, flt, "bank"
+                "enterprises", lambda scope: getattr(Proposal, previous_proposal_made(scope)), start, None, flt, "bank"
             ),
             func.count(Proposal.id).label("proposals"),
             func.count(Proposal.first_answered_at).label("answered"),

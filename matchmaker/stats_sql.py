@@ -171,6 +171,32 @@ def summed_two_ways(
     return (overall, {group: _added(parts) for group, parts in by_first.items()}), (overall, second_groups)
 
 
+def summed_in_cohorts(
+    session: Session, stmt: Select[Any], key: ColumnElement[Any], cohorts: dict[str, ColumnElement[bool]]
+) -> dict[str, tuple[Figures, dict[str, Figures]]]:
+    """:func:`summed_groups` per ``key`` for each cohort of rows (a condition over a row), from one hashed pass
+    over the rows of any cohort grouped by the key and by whether the row is in each cohort: the rows of two
+    cohorts that mostly overlap are read once."""
+    flags = {name: condition.label(f"{KEY}_{name}") for name, condition in cohorts.items()}
+    rows = _rows(
+        session,
+        stmt.where(or_(*cohorts.values()))
+        .add_columns(key.label(KEY), *flags.values())
+        .group_by(key, *(flag.element for flag in flags.values())),
+    )
+    parts: dict[str, dict[str, list[Figures]]] = {name: {} for name in cohorts}
+    for row in rows:
+        figures = {name: value for name, value in row.items() if not name.startswith(KEY)}
+        for name, flag in flags.items():
+            if row[flag.name]:
+                parts[name].setdefault(str(row[KEY]), []).append(figures)
+    result = {}
+    for name, by_key in parts.items():
+        groups = {group: _added(figures) for group, figures in by_key.items()}
+        result[name] = (_added(groups.values()), groups)
+    return result
+
+
 def _added(parts: Any) -> Figures:
     """The figures of several rows added up ({} for none)."""
     total: Figures = {}

@@ -161,9 +161,9 @@ def figures(flt: stats.StatsFilter, group_by: stats.GroupBy) -> dict[str, Any]:
     # The longest first, as measured over the whole history (bench/stats.py), so that the two connections
     # finish together: the sums over the loans (for the totals, the risk and the months), the banks' view's
     # sums, the funnel, the banks' median response times, the median rates by month, the whole funnel, the
-    # median rates. Without a period, the banks' view and the funnel by bank are about the same proposals:
-    # one pass.
-    one_pass = group_by == "bank" and not flt.has_period
+    # median rates. The banks' view and the funnel by bank are about the same proposals, or mostly the same
+    # with a period: one pass.
+    one_pass = group_by == "bank"
     jobs: dict[str, Callable[[Session], Any]] = {
         "loan_sums": lambda db: stats.loan_sums(db, flt, group_by),
         "banks": lambda db: stats.bank_figures(db, flt, with_funnel=one_pass),
