@@ -286,6 +286,17 @@ class ProposalDecision(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+# The keys of the loans' indexes by key and rate (see Loan): every grouping of the statistics.
+RATE_HISTOGRAM_KEYS = (
+    "bank_id",
+    "product_type",
+    "enterprise_industry",
+    "enterprise_region",
+    "enterprise_size_class",
+    "granted_month",
+)
+
+
 class Loan(Base):
     """Credit granted on a proposal (one loan per proposal). ``amount`` is the amount as granted; a later
     correction of the grant lives in the ledger, not here. ``outstanding`` and ``status`` are the loan's
@@ -322,6 +333,9 @@ class Loan(Base):
             sqlite_where=text("kind = 'first_loan'"),
             postgresql_where=text("kind = 'first_loan'"),
         ),
+        # The median rate per grouping, read in the index's order from the index alone (the loans per key and
+        # rate: matchmaker.stats_sql.histogram_medians); the bank's also serves the foreign key.
+        *(Index(f"ix_loans_{column}_rate", column, "rate") for column in RATE_HISTOGRAM_KEYS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -329,7 +343,7 @@ class Loan(Base):
     need_id: Mapped[int] = mapped_column(ForeignKey("financing_needs.id"), index=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("loan_products.id"), index=True)
-    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))  # indexed with the rate (ix_loans_bank_id_rate)
     amount: Mapped[int] = mapped_column(BigInteger)
     rate: Mapped[float] = mapped_column(Float)
     term_months: Mapped[int]
