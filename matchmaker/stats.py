@@ -150,12 +150,13 @@ class StatsFilter:
 
 def drop_period_holding_everything(session: Session, flt: StatsFilter) -> StatsFilter:
     """``flt`` without its period where the period holds every day on which a need was submitted, a proposal
-    made or a loan granted, and today (so that what is written meanwhile falls in it too), and the filter is
-    then :attr:`StatsFilter.tallied`: the same rows, whose figures the tallies answer (a period "since 2000"
-    is the whole history). Otherwise ``flt``. The first and last days are read from the dates' indexes."""
-    undated = replace(flt, date_from=None, date_to=None)
-    if not flt.has_period or not undated.tallied:
+    made or a loan granted, and today (so that what is written meanwhile falls in it too): the same rows, but
+    the tallies answer for them (:attr:`StatsFilter.tallied`; a period "since 2000" is the whole history) and
+    the indexes by rate serve the median rates. Otherwise ``flt``. The first and last days are read from the
+    dates' indexes. The statistics that read the tallies call it; the dashboard and the API call it first."""
+    if not flt.has_period:
         return flt
+    undated = replace(flt, date_from=None, date_to=None)
     first, last = _book_days(session)
     if first is None or last is None:
         return undated  # nothing dated: no row in the period either way

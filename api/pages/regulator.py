@@ -158,6 +158,7 @@ def figures(flt: stats.StatsFilter, group_by: stats.GroupBy) -> dict[str, Any]:
     """Every figure the page shows, with the tables and charts made of them."""
     locale = locale_name()
     sharing = sharing_rule()
+    flt = stats.drop_period_holding_everything(session(), flt)  # the same figures, from the tallies
     # The longest first, as measured over the whole history (bench/stats.py), so that the two connections
     # finish together: the sums over the loans (for the totals, the risk and the months), the banks' view's
     # sums, the funnel, the banks' median response times, the median rates by month, the whole funnel, the
@@ -315,7 +316,7 @@ def export(account: Account, report: str) -> Response | tuple[str, int]:
     if form.errors:
         return _form_with_errors(form)
     query, columns = REPORTS[report]
-    overall, groups = query(form.filters, form.group_by)
+    overall, groups = query(stats.drop_period_holding_everything(session(), form.filters), form.group_by)
     text = stats_csv(overall, groups, columns, "en" if request.args.get("headers") == "en" else "zh")
     filename = f"{report}-{china_today().isoformat()}.csv"
     return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
