@@ -1,7 +1,7 @@
 """Tally tables: sums over a table's rows per key, kept by triggers in the transaction of every write to the
-table, on SQLite and PostgreSQL alike, so that a statistic over the whole table reads a few thousand tally rows
-instead of every row (matchmaker.stats reads the tallies below for the banks' view and the funnel by bank or
-product type over the whole history, of every enterprise or of one size class).
+table, on SQLite and PostgreSQL alike, so that a statistic over the whole table reads some thousands of tally
+rows instead of every row (matchmaker.stats reads the tallies below for the banks' view and the funnel by bank or
+product type over the whole history, of every enterprise or of one size class or industry section).
 
 A :class:`Tally` names the source table, the key columns and the figures, each as an SQL expression over one
 source row written with ``{row}`` where the row's name goes. PostgreSQL runs one statement trigger per write
@@ -212,12 +212,12 @@ def flag(condition: str) -> str:
     return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
 
 
-# The proposals per bank, product type, status, rejection reason and their enterprises' size class (which
-# every proposal of an enterprise shares: matchmaker.classification_copies), with what the regulators' banks' view
-# and funnel by bank or product type count of them over the whole history (matchmaker.stats:
-# _bank_statement, _funnel_proposal_columns): the proposals, answered and taken up, the seconds to their
-# first answers, and the distinct enterprises and needs, as the rows that are the first of their enterprise
-# or need at the bank, of the type, or anywhere (matchmaker.previous_proposals).
+# The proposals per bank, product type, status, rejection reason and their enterprises' size class and
+# industry section (which every proposal of an enterprise shares: matchmaker.classification_copies), with
+# what the regulators' banks' view and funnel by bank or product type count of them over the whole history
+# (matchmaker.stats: _bank_statement, _funnel_proposal_columns): the proposals, answered and taken up, the
+# seconds to their first answers, and the distinct enterprises and needs, as the rows that are the first of
+# their enterprise or need at the bank, of the type, or anywhere (matchmaker.previous_proposals).
 PROPOSAL_TALLIES = Tally(
     table="proposal_tallies",
     source="proposals",
@@ -227,6 +227,7 @@ PROPOSAL_TALLIES = Tally(
         "status": "{row}.status",
         "rejection_reason": "COALESCE({row}.rejection_reason, '')",
         "enterprise_size_class": "{row}.enterprise_size_class",
+        "enterprise_industry": "{row}.enterprise_industry",
     },
     figures={
         "proposals": "1",
@@ -262,10 +263,10 @@ RESPONSE_HOURS = Tally(
     counted="{row}.response_seconds IS NOT NULL",
 )
 
-# The loans per bank, product type and size class, with what the funnel by bank or product type counts of
-# them over the whole history (matchmaker.stats._funnel_loans): the distinct needs granted, as the loans that
-# are their need's first at the bank, of the type or anywhere (matchmaker.previous_loans), and the amount
-# granted with its corrections (kept on the loan by matchmaker.ledger).
+# The loans per bank, product type, size class and industry section, with what the funnel by bank or product
+# type counts of them over the whole history (matchmaker.stats._funnel_loans): the distinct needs granted, as
+# the loans that are their need's first at the bank, of the type or anywhere (matchmaker.previous_loans), and
+# the amount granted with its corrections (kept on the loan by matchmaker.ledger).
 LOAN_TALLIES = Tally(
     table="loan_tallies",
     source="loans",
@@ -273,6 +274,7 @@ LOAN_TALLIES = Tally(
         "bank_id": "{row}.bank_id",
         "product_type": "{row}.product_type",
         "enterprise_size_class": "{row}.enterprise_size_class",
+        "enterprise_industry": "{row}.enterprise_industry",
     },
     figures={
         "loans": "1",

@@ -7,7 +7,13 @@ from alembic import op
 from db import tallies
 
 KEY_TYPES = {"bank_id": sa.Integer(), "hour": sa.BigInteger()}
-KEY_LENGTHS = {"product_type": 40, "status": 16, "rejection_reason": 32, "enterprise_size_class": 8}
+KEY_LENGTHS = {
+    "product_type": 40,
+    "status": 16,
+    "rejection_reason": 32,
+    "enterprise_size_class": 8,
+    "enterprise_industry": 1,
+}
 
 
 def create(tally: tallies.Tally) -> None:
@@ -44,8 +50,8 @@ def lock(*tables: str) -> None:
         op.execute(f"LOCK TABLE {', '.join(tables)} IN SHARE ROW EXCLUSIVE MODE")
 
 
-def before_size_classes() -> tuple[tallies.Tally, ...]:
-    """The tallies as migration 0016 made them, before 0018 keyed them by size class too."""
+def before_classification() -> tuple[tallies.Tally, ...]:
+    """The tallies as migration 0016 made them, before 0018 keyed them by size class and industry section."""
     return (
         _keyed_by(tallies.PROPOSAL_TALLIES, "bank_id", "product_type", "status", "rejection_reason"),
         _keyed_by(tallies.RESPONSE_HOURS, "bank_id", "hour"),

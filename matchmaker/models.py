@@ -202,9 +202,10 @@ def seconds_to_answer(made: datetime, answered: datetime | None) -> float | None
 
 
 class ProposalTally(Base):
-    """The proposals per bank, product type, status, rejection reason ("" for none) and size class, summed (a
-    key's figures are the sum of its rows): what the regulators' banks' view and funnel by bank or product
-    type count over the whole history (matchmaker.stats), read here instead of every proposal. Kept by the
+    """The proposals per bank, product type, status, rejection reason ("" for none), size class and industry
+    section, summed (a key's figures are the sum of its rows): what the regulators' banks' view and funnel by
+    bank or product type count over the whole history (matchmaker.stats), read here instead of every
+    proposal. Kept by the
     database's triggers in the transaction of every write to the proposals (db.tallies.PROPOSAL_TALLIES,
     which defines each figure) and compacted by db.tallies.compact; never written otherwise."""
 
@@ -216,6 +217,7 @@ class ProposalTally(Base):
     status: Mapped[str] = mapped_column(String(16))
     rejection_reason: Mapped[str] = mapped_column(String(32))
     enterprise_size_class: Mapped[str] = mapped_column(String(8))
+    enterprise_industry: Mapped[str] = mapped_column(String(1))
     proposals: Mapped[int] = mapped_column(BigInteger)
     answered: Mapped[int] = mapped_column(BigInteger)
     accepted: Mapped[int] = mapped_column(BigInteger)
@@ -244,8 +246,8 @@ class ResponseHourTally(Base):
 
 
 class LoanTally(Base):
-    """The loans per bank, product type and size class, summed by the database's triggers
-    (db.tallies.LOAN_TALLIES): what the funnel by bank or product type counts of the loans over the whole
+    """The loans per bank, product type, size class and industry section, summed by the database's
+    triggers (db.tallies.LOAN_TALLIES): what the funnel by bank or product type counts of the loans over the whole
     history."""
 
     __tablename__ = "loan_tallies"
@@ -254,6 +256,7 @@ class LoanTally(Base):
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"))
     product_type: Mapped[str] = mapped_column(String(40))
     enterprise_size_class: Mapped[str] = mapped_column(String(8))
+    enterprise_industry: Mapped[str] = mapped_column(String(1))
     loans: Mapped[int] = mapped_column(BigInteger)
     needs_at_bank: Mapped[int] = mapped_column(BigInteger)
     needs_of_type: Mapped[int] = mapped_column(BigInteger)

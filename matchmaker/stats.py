@@ -38,10 +38,11 @@ need's first (matchmaker.previous_loans, previous_proposals), so every figure bu
 overall row is the sum of the groups' rows and one hashed pass does (stats_sql.summed_groups); the median
 rate is read from the count of loans at each rate (stats_sql.histogram_medians) and the median response time
 from hourly buckets of the seconds each proposal keeps (stats_sql.bucket_medians, ``Proposal.response_seconds``).
-Over the whole history, of every enterprise or of one size class (:attr:`StatsFilter.tallied`), the banks'
-view and the funnel by bank or product type read the sums that the database's triggers keep per bank,
-product type and size class instead of every proposal and loan (db.tallies: ``ProposalTally``,
-``ResponseHourTally``, ``LoanTally``).
+Over the whole history, of every enterprise or of one size class or industry section
+(:attr:`StatsFilter.tallied`), the banks' view and the funnel by bank or product type read the sums that the
+database's triggers keep per bank, product type, size class and section instead of every proposal and loan
+(db.tallies: ``ProposalTally``, ``LoanTally``; ``ResponseHourTally``, by size class only, for the median
+response time).
 
 Small groups (the issue's privacy rule): a row about one or two enterprises (1 <= ``enterprises`` < 3) is
 ``suppressed``: its figures are None and only its group label is shown. When exactly one group of a
@@ -143,9 +144,16 @@ class StatsFilter:
 
     @property
     def tallied(self) -> bool:
-        """The whole history, of every enterprise or of one size class: what the tallies (db.tallies) answer
-        for the banks' view and the funnel by bank or product type (see :func:`bank_figures`)."""
-        return replace(self, size_class=None) == StatsFilter()
+        """The whole history, of every enterprise or of one size class and/or industry section: what the
+        proposal and loan tallies (db.tallies) answer for the banks' view and the funnel by bank or product
+        type (see :func:`bank_figures`)."""
+        return replace(self, size_class=None, industry=None) == StatsFilter()
+
+    @property
+    def hours_tallied(self) -> bool:
+        """:attr:`tallied` without an industry: what the response-hour tallies answer (keyed by size class
+        only, where the industry made them five times as many rows)."""
+        return self.tallied and self.industry is None
 
 
 def drop_period_holding_everything(session: Session, flt: StatsFilter) -> StatsFilter:
@@ -757,13 +765,13 @@ def bank_figures(session: Session, flt: StatsFilter, with_funnel: bool = False) 
 
 def response_medians(session: Session, flt: StatsFilter) -> Medians:
     """The median response time in seconds of the proposals made in the period, overall and per bank: from
-    the response-hour tallies' histograms when ``flt`` is :attr:`StatsFilter.tallied`."""
+    the response-hour tallies' histograms when ``flt`` is :attr:`StatsFilter.hours_tallied`."""
     tune_for_statistics(session)
     flt = drop_period_holding_everything(session, flt)
     proposals, key = _bank_statement(flt, Calendar(session))
     seconds = Proposal.response_seconds
     answered = proposals.where(seconds.is_not(None))  # as ix_proposals_response_seconds
-    histograms = _tallied_hours(session, flt) if flt.tallied else None
+    histograms = _tallied_hours(session, flt) if flt.hours_tallied else None
     return bucket_medians(session, seconds, answered, key, RESPONSE_BUCKET_SECONDS, histograms)
 
 
@@ -781,9 +789,9 @@ FUNNEL_PREFIX = "funnel_"
 
 def _tallied_by_bank(session: Session, flt: StatsFilter) -> tuple[Figures, dict[str, Figures]]:
     """What :func:`_bank_statement` and the funnel's proposal columns (named with :data:`FUNNEL_PREFIX`) sum
-    per bank over every proposal (of ``flt``'s size class), read from the proposal tallies
-    (db.tallies.PROPOSAL_TALLIES, kept by the database with every write to the proposals): a few thousand
-    rows instead of every proposal, the figures the same (tests/integration/test_stats_proposal_reconciliation.py
+    per bank over every proposal (of ``flt``'s size class and section), read from the proposal tallies
+    (db.tallies.PROPOSAL_TALLIES, kept by the database with every write to the proposals): tens of thousands
+    of rows instead of every proposal, the figures the same (tests/integration/test_stats_proposal_reconciliation.py
     compares the two)."""
     tally = ProposalTally
     return _tallied(
@@ -810,10 +818,10 @@ def _tallied_hours(session: Session, flt: StatsFilter) -> dict[str | None, Count
     size class)."""
     histograms: dict[str | None, Counter[int]] = {None: Counter()}
     tally = ResponseHourTally
-    per_hour = _of_size_class(
+    per_hour = _of_classes(
         select(tally.bank_id, tally.hour, func.sum(tally.answered)).group_by(tally.bank_id, tally.hour),
-        tally.enterprise_size_class,
         flt,
+        tally.enterprise_size_class,
     )
     for bank_id, hour, answered in session.connection().execute(per_hour):
         histograms.setdefault(str(bank_id), Counter())[hour] += int(answered)
@@ -825,7 +833,7 @@ def _tallied(
     session: Session, flt: StatsFilter, group_by: Literal["bank", "product_type"], *columns: ColumnElement[Any]
 ) -> tuple[Figures, dict[str, Figures]]:
     """The funnel's proposal columns (named with :data:`FUNNEL_PREFIX`) and ``columns`` summed per bank or
-    product type over every proposal (of ``flt``'s size class), from the proposal tallies."""
+    product type over every proposal (of ``flt``'s size class and section), from the proposal tallies."""
     tally = ProposalTally
     funnel = FUNNEL_PREFIX
     by_bank = group_by == "bank"
@@ -841,13 +849,24 @@ def _tallied(
         _sum(tally.accepted).label(f"{funnel}accepted"),
         _total(tally.status == "granted", tally.proposals).label(f"{funnel}granted"),
     ).having(func.sum(tally.proposals) > 0)  # a group whose proposals are all gone is no group
-    statement = _of_size_class(statement, tally.enterprise_size_class, flt)
+    statement = _of_classes(statement, flt, tally.enterprise_size_class, tally.enterprise_industry)
     return summed_groups(session, statement, tally.bank_id if by_bank else tally.product_type)
 
 
-def _of_size_class(statement: Select[Any], column: ColumnElement[str], flt: StatsFilter) -> Select[Any]:
-    """A statement over a tally narrowed to ``flt``'s size class, if it has one."""
-    return statement if flt.size_class is None else statement.where(column == flt.size_class)
+def _of_classes(
+    statement: Select[Any],
+    flt: StatsFilter,
+    size_class: ColumnElement[str],
+    industry: ColumnElement[str] | None = None,
+) -> Select[Any]:
+    """A statement over a tally narrowed to ``flt``'s size class and industry section, where it has them
+    (``industry``: the tally's column, None for a tally without one, which is never read with an industry)."""
+    if flt.size_class is not None:
+        statement = statement.where(size_class == flt.size_class)
+    if flt.industry is not None:
+        assert industry is not None
+        statement = statement.where(industry == flt.industry)
+    return statement
 
 
 def _unprefixed(values: Figures) -> Figures:
@@ -897,8 +916,8 @@ def _funnel_proposal_columns(
 def _funnel_loans(
     session: Session, flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar
 ) -> tuple[Figures, dict[str, Figures]]:
-    """The funnel's figures counted on the loans (per proposal): over every loan (of a size class) by bank or
-    product type, from the loan tallies (db.tallies.LOAN_TALLIES)."""
+    """The funnel's figures counted on the loans (per proposal): over every loan (of a size class, a section)
+    by bank or product type, from the loan tallies (db.tallies.LOAN_TALLIES)."""
     if flt.tallied and group_by in ("bank", "product_type"):
         tally = LoanTally
         by_bank = group_by == "bank"
@@ -907,7 +926,7 @@ def _funnel_loans(
             _sum(tally.needs).label("overall_needs_granted"),
             _sum(tally.granted_amount).label("granted_amount"),
         ).having(func.sum(tally.loans) > 0)
-        tallied = _of_size_class(tallied, tally.enterprise_size_class, flt)
+        tallied = _of_classes(tallied, flt, tally.enterprise_size_class, tally.enterprise_industry)
         summed = summed_groups(session, tallied, tally.bank_id if by_bank else tally.product_type)
         return _overall_counts(summed, ("needs_granted",))
     granted, key = _scope(

@@ -47,6 +47,7 @@ def test_the_tallies_follow_every_write(db_session: Session) -> None:
     # another product type, another size class) and changing their figures
     db_session.execute(text("UPDATE proposals SET status = 'expired' WHERE status = 'pending'"))
     db_session.execute(text("UPDATE proposals SET enterprise_size_class = 'large' WHERE enterprise_id % 4 = 0"))
+    db_session.execute(text("UPDATE proposals SET enterprise_industry = 'Q' WHERE enterprise_id % 3 = 0"))
     db_session.execute(
         text("UPDATE proposals SET previous_proposal_made = NULL, first_for_need = NOT first_for_need WHERE id % 3 = 0")
     )
@@ -54,6 +55,7 @@ def test_the_tallies_follow_every_write(db_session: Session) -> None:
     db_session.execute(text("UPDATE loans SET granted_amount = granted_amount + 1000 WHERE id % 2 = 0"))
     db_session.execute(text("UPDATE loans SET product_type = 'credit_loan', first_for_need = NOT first_for_need"))
     db_session.execute(text("UPDATE loans SET enterprise_size_class = 'large' WHERE enterprise_id % 4 = 0"))
+    db_session.execute(text("UPDATE loans SET enterprise_industry = 'Q' WHERE enterprise_id % 3 = 0"))
     # proposals with nothing hanging on them, gone
     unused = select(Proposal.id).where(
         Proposal.id.not_in(select(Loan.proposal_id)), Proposal.id.not_in(select(ProposalDecision.proposal_id))

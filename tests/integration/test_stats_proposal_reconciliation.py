@@ -52,6 +52,7 @@ class Book:
         ).all()
         self.types = dict(session.execute(select(Proposal.id, Proposal.product_type)).all())
         self.size_classes = dict(session.execute(select(Enterprise.id, Enterprise.size_class)).all())
+        self.sections = {e: industry[0] for e, industry in session.execute(select(Enterprise.id, Enterprise.industry))}
         decisions = session.execute(
             select(
                 ProposalDecision.proposal_id,
@@ -113,6 +114,7 @@ class Book:
             and flt.bank_id in (None, p.bank_id)
             and flt.product_type in (None, self.types[p.id])
             and flt.size_class in (None, self.size_classes[p.enterprise_id])
+            and flt.industry in (None, self.sections[p.enterprise_id])
         ]
 
     def key(self, proposal: Any, group_by: str | None) -> str:
@@ -175,6 +177,8 @@ def book(db_session: Session) -> Book:
         enterprise.region = "某市新区"
     for enterprise in enterprises[3::7]:
         enterprise.size_class = "medium"
+    for enterprise in enterprises[5::7]:
+        enterprise.industry = "I65"
     for need in db_session.scalars(select(FinancingNeed).order_by(FinancingNeed.id)).all()[::9]:
         need.created_at -= timedelta(days=40)
     db_session.commit()
@@ -193,6 +197,8 @@ def filters(book: Book) -> list[StatsFilter]:
         # read from the tallies, where the enterprises reclassified after the fact (``book``) moved to
         StatsFilter(size_class="medium"),
         StatsFilter(size_class="micro"),
+        StatsFilter(industry="I"),
+        StatsFilter(industry="C", size_class="micro"),
         # a period holding the whole history: read from the tallies too
         StatsFilter(date_from=date(2000, 1, 1), size_class="medium"),
     ]

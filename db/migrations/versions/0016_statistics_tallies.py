@@ -2,7 +2,7 @@
 history: the proposals per bank, product type, status and rejection reason (PROPOSAL_TALLIES), the answered
 proposals per bank and hour of response (RESPONSE_HOURS), the loans per bank and product type
 (LOAN_TALLIES). Filled here from the proposals and the loans; the triggers append a row per key changed.
-(0018 keys them by size class too.)
+(0018 keys them by size class and industry section too.)
 
 Revision ID: 0016
 Revises: 0015
@@ -21,10 +21,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     tally_tables.lock("proposals", "loans")
-    for tally in tally_tables.before_size_classes():
+    for tally in tally_tables.before_classification():
         tally_tables.create(tally)
 
 
 def downgrade() -> None:
-    for tally in reversed(tally_tables.before_size_classes()):
+    for tally in reversed(tally_tables.before_classification()):
         tally_tables.drop(tally)

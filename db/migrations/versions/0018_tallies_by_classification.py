@@ -1,6 +1,7 @@
-"""statistics tallies by size class: the proposal, response-hour and loan tallies (db.tallies) are keyed by
-the enterprises' size class too, so that the regulators' statistics of one size class over the whole history
-read them; rebuilt here from the proposals and the loans. And an index of the answered proposals by the day
+"""statistics tallies by classification: the proposal, response-hour and loan tallies (db.tallies) are keyed
+by the enterprises' size class too, and the proposal and loan tallies by their industry section, so that the
+regulators' statistics of one size class or section over the whole history read them; rebuilt here from the
+proposals and the loans. And an index of the answered proposals by the day
 they were made, holding the bank and the response time: the histogram of the banks' response times over a
 period reads it alone (matchmaker.stats.response_medians).
 
@@ -26,7 +27,7 @@ ANSWERED = sa.text("response_seconds IS NOT NULL")
 
 def upgrade() -> None:
     tally_tables.lock("proposals", "loans")
-    for tally in reversed(tally_tables.before_size_classes()):
+    for tally in reversed(tally_tables.before_classification()):
         tally_tables.drop(tally)
     for tally in tallies.TALLIES:
         tally_tables.create(tally)
@@ -45,5 +46,5 @@ def downgrade() -> None:
     tally_tables.lock("proposals", "loans")
     for tally in reversed(tallies.TALLIES):
         tally_tables.drop(tally)
-    for tally in tally_tables.before_size_classes():
+    for tally in tally_tables.before_classification():
         tally_tables.create(tally)
