@@ -3,12 +3,13 @@ overall and for each group, under each filter, on a seeded random market with co
 would fail on a double-counted grant and an ignored correction."""
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,26 +32,46 @@ from matchmaker.stats import (
     totals,
     totals_and_risk,
 )
+from tests.conftest import empty_all_tables, make_app
 from tests.integration.stats_world import REGIONS, LedgerRows, World, build_world, read_rows
 
 TODAY = china_today()
 
 
-@pytest.fixture
-def world(db_session: Session) -> tuple[World, LedgerRows]:
+@pytest.fixture(scope="module")
+def shared_app(database_url: str) -> Iterator[Flask]:
+    """One app and one world for the whole module: each test only reads it."""
+    app = make_app(database_url)
+    yield app
+    empty_all_tables(app)
+    app.extensions["engine"].dispose()
+
+
+@pytest.fixture(scope="module")
+def world(shared_app: Flask) -> tuple[World, LedgerRows]:
     """The random world, after a few enterprises with loans changed their region, size class or industry
     (the statistics are about their current record)."""
-    built = build_world(db_session, seed=20261130)
-    borrowers = db_session.scalars(select(Enterprise).where(Enterprise.id.in_(select(Loan.enterprise_id)))).all()
-    for index, enterprise in enumerate(borrowers[:9]):
-        if index % 3 == 0:
-            enterprise.region = next(region for region in REGIONS if region != enterprise.region)
-        elif index % 3 == 1:
-            enterprise.size_class = "micro" if enterprise.size_class != "micro" else "small"
-        else:
-            enterprise.industry = "F51" if not enterprise.industry.startswith("F") else "C39"
-    db_session.commit()
-    return built, read_rows(db_session)
+    with shared_app.extensions["session_factory"]() as session:
+        built = build_world(session, seed=20261130)
+        borrowers = session.scalars(select(Enterprise).where(Enterprise.id.in_(select(Loan.enterprise_id)))).all()
+        for index, enterprise in enumerate(borrowers[:9]):
+            if index % 3 == 0:
+                enterprise.region = next(region for region in REGIONS if region != enterprise.region)
+            elif index % 3 == 1:
+                enterprise.size_class = "micro" if enterprise.size_class != "micro" else "small"
+            else:
+                enterprise.industry = "F51" if not enterprise.industry.startswith("F") else "C39"
+        session.commit()
+        return built, read_rows(session)
+
+
+@pytest.fixture
+def db_session(shared_app: Flask, world: tuple[World, LedgerRows]) -> Iterator[Session]:
+    """A session on the module's world; what a test writes is rolled back."""
+    session = shared_app.extensions["session_factory"]()
+    yield session
+    session.rollback()
+    session.close()
 
 
 def filters(rows: LedgerRows) -> list[StatsFilter]:
