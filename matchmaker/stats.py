@@ -161,7 +161,7 @@ def drop_period_holding_everything(session: Session, flt: StatsFilter) -> StatsF
     made or a loan granted, and today (so that what is written meanwhile falls in it too): the same rows, but
     the tallies answer for them (:attr:`StatsFilter.tallied`; a period "since 2000" is the whole history) and
     the indexes by rate serve the median rates. Otherwise ``flt``. The first and last days are read from the
-    dates' indexes. The statistics that read the tallies call it; the dashboard and the API call it first."""
+    dates' indexes. The dashboard, its CSV and the API call it once per request, before the statistics."""
     if not flt.has_period:
         return flt
     undated = replace(flt, date_from=None, date_to=None)
@@ -644,7 +644,6 @@ def _totals_rows(
 def funnel(session: Session, flt: StatsFilter, group_by: GroupBy | None = None) -> tuple[FunnelRow, list[FunnelRow]]:
     """The funnel of the needs submitted in the period (see :class:`FunnelRow`)."""
     tune_for_statistics(session)
-    flt = drop_period_holding_everything(session, flt)
     calendar = Calendar(session)
     per_proposal = flt.bank_id is not None or flt.product_type is not None or group_by in ("bank", "product_type")
     if per_proposal:
@@ -734,7 +733,6 @@ def bank_figures(session: Session, flt: StatsFilter, with_funnel: bool = False) 
     pass (see :func:`banks_and_funnel_by_bank`): with a period, the pass reads the proposals made in it or
     whose needs were submitted in it, and sums each cohort apart."""
     tune_for_statistics(session)
-    flt = drop_period_holding_everything(session, flt)
     calendar = Calendar(session)
     made = stamp_period(Proposal.created_at, flt.date_from, flt.date_to)
     if flt.tallied:
@@ -767,7 +765,6 @@ def response_medians(session: Session, flt: StatsFilter) -> Medians:
     """The median response time in seconds of the proposals made in the period, overall and per bank: from
     the response-hour tallies' histograms when ``flt`` is :attr:`StatsFilter.hours_tallied`."""
     tune_for_statistics(session)
-    flt = drop_period_holding_everything(session, flt)
     proposals, key = _bank_statement(flt, Calendar(session))
     seconds = Proposal.response_seconds
     answered = proposals.where(seconds.is_not(None))  # as ix_proposals_response_seconds

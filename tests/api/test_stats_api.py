@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from api.config import from_environment
+from matchmaker.models import ProposalTally
 from matchmaker.stats import (
     BANK_RESPONSE_COLUMNS,
     FUNNEL_COLUMNS,
@@ -161,3 +163,19 @@ def test_the_sharing_rule_comes_from_the_environment(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("MATCHMAKER_RISK_SHARING", "0.5,0.5,0.5")
     with pytest.raises(StatsFilterError, match="sum to 1"):
         from_environment()
+
+
+def test_a_period_holding_the_whole_book_is_read_from_the_tallies(
+    client: FlaskClient, regulator: dict[str, str], world: None, app: Flask
+) -> None:
+    """The API drops a period that holds every day of the book (the same rows) and so reads the tallies: a
+    row added to a tally by hand shows in ``from=2000-01-01`` as in no period at all."""
+    before = client.get("/api/v1/stats/banks?from=2000-01-01", headers=regulator).json["overall"]["proposals"]
+    with app.extensions["session_factory"]() as session, session.begin():
+        tally = session.scalars(select(ProposalTally).limit(1)).one()
+        columns = [column.name for column in ProposalTally.__table__.columns if column.name != "id"]
+        session.add(ProposalTally(**{name: getattr(tally, name) for name in columns}))
+        added = tally.proposals
+    assert added > 0
+    for path in ("/api/v1/stats/banks?from=2000-01-01", "/api/v1/stats/banks"):
+        assert client.get(path, headers=regulator).json["overall"]["proposals"] == before + added, path
