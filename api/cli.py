@@ -24,12 +24,12 @@ from db.wait import DEFAULT_WAIT_SECONDS, DatabaseUnavailable, wait_for_database
 from enterprises.models import Enterprise
 from matchmaker.credit_scores import ModelRegistryError, ScoringUnavailable, activate, active_model, register_model
 from matchmaker.decisions import expire_overdue
-from matchmaker.ledger import china_today
 from matchmaker.ledger_outcomes import SEASONING_MONTHS, NotEnoughOutcomes, train_from_ledger
 from matchmaker.models import ScoringModel
 from matchmaker.monitoring import format_report, monitor
 from matchmaker.rounds import RoundInProgress, RoundParams, run_round
 from products.models import Bank
+from reference.china_time import china_today
 from scoring.artefacts import ArtefactError
 from scoring.artefacts import load as load_artefact
 from scoring.platform import train_synthetic_model

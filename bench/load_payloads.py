@@ -29,7 +29,7 @@ def registration() -> dict[str, Any]:
         "name": f"某市压测{random.randint(1, 999_999):06d}商贸有限公司",
         "industry": random.choice(("F51", "C34", "I65", "G54")),
         "region": random.choice(("某市城区", "某市经济技术开发区", "某市甲县")),
-        "founded_on": (date.today() - timedelta(days=random.randint(400, 8000))).isoformat(),
+        "founded_on": (date.fromisoformat(china_today()) - timedelta(days=random.randint(400, 8000))).isoformat(),
         "employees": random.randint(5, 200),
         "registered_capital": random.choice((50, 100, 500)) * WAN,
         "contact_person": "压测会计",
@@ -57,7 +57,7 @@ def need() -> dict[str, Any]:
         "amount": random.randint(5, 300) * WAN,
         "purpose": random.choice(("working_capital", "equipment", "expansion")),
         "term_months": random.choice((6, 12, 24)),
-        "needed_by": (date.today() + timedelta(days=random.randint(20, 90))).isoformat(),
+        "needed_by": (date.fromisoformat(china_today()) + timedelta(days=random.randint(20, 90))).isoformat(),
     }
 
 

@@ -45,7 +45,7 @@ from matchmaker import rounds
 from matchmaker.credit_scores import activate, register_model
 from matchmaker.models import Proposal
 from products.models import Bank, LoanProduct
-from reference.china_time import china_month
+from reference.china_time import china_month, china_today
 from reference.codes import PRODUCT_TYPES
 from scoring.platform import train_synthetic_model
 
@@ -201,7 +201,7 @@ def _product_row(rng: random.Random, index: int, bank_id: int, tight_share: floa
 def load_market(engine: Engine, needs: int, products: int, banks: int, seed: int, tight_share: float) -> None:
     """The synthetic market, written with Core bulk inserts in one transaction."""
     rng = random.Random(seed)
-    today, submitted = date.today(), utcnow()
+    today, submitted = china_today(), utcnow()
     bank_codes = [f"BK{b:02d}" for b in range(1, banks + 1)]
     enterprises = _enterprise_rows(rng, needs, bank_codes, today)
     profiles, need_rows = [], []

@@ -41,8 +41,8 @@ from bench.stats_data import ALL_REGIONS, load_book
 from db.engine import make_engine, make_session_factory
 from db.migrate import upgrade
 from matchmaker import stats
-from matchmaker.ledger import china_today
 from matchmaker.models import Loan
+from reference.china_time import china_today
 
 TOTALS_TARGET_MS = 200
 PAGE_TARGET_MS = 500

@@ -26,11 +26,10 @@ from sqlalchemy.orm import Session
 from bench.round_db import INDUSTRIES, REGIONS, SYNTHETIC_NOTE, synthetic_uscc
 from enterprises.need_copies import link_needs
 from matchmaker.decisions import BANK_DECISIONS, TAKEN_UP
-from matchmaker.ledger import CHINA, china_today
 from matchmaker.models import grant_month, seconds_to_answer
 from matchmaker.previous_loans import link_loans
 from matchmaker.previous_proposals import link_proposals
-from reference.china_time import china_month
+from reference.china_time import CHINA, china_month, china_today
 from reference.codes import PRODUCT_TYPES, REJECT_REASONS
 
 WAN = 10_000

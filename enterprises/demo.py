@@ -6,7 +6,7 @@ so the demo is for local use only."""
 import math
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from enterprises.models import Enterprise
 from enterprises.schemas import NeedSchema, ProfileSchema, RegistrationSchema
 from enterprises.service import create_need, register, save_profile
 from enterprises.uscc import CHARSET, check_character
+from reference.china_time import china_today
 
 DEMO_PASSWORD = "demo-sme-2026"
 WAN = 10_000
@@ -68,7 +69,7 @@ def _name(rng: random.Random, trade: Trade, taken: set[str]) -> str:
 
 def _registration(rng: random.Random, index: int, taken: set[str]) -> dict[str, Any]:
     trade = rng.choice(TRADES)
-    founded = date.today() - timedelta(days=int(rng.uniform(0.8, 25) * 365))
+    founded = china_today() - timedelta(days=int(rng.uniform(0.8, 25) * 365))
     low, high = trade.staff
     employees = int(math.exp(rng.uniform(math.log(low), math.log(high))))
     return {
@@ -135,7 +136,7 @@ def _need(rng: random.Random, revenue: int, collateral: list[str]) -> dict[str, 
             ("working_capital", "working_capital", "equipment", "expansion", "technology_upgrade", "renewal")
         ),
         "term_months": rng.choice((6, 12, 12, 24, 36)),
-        "needed_by": (date.today() + timedelta(days=rng.randint(14, 120))).isoformat(),
+        "needed_by": (china_today() + timedelta(days=rng.randint(14, 120))).isoformat(),
         "collateral_offered": offered,
         "max_rate": rng.choice((None, 4.5, 5.0, 6.0, 8.0)),
         "guarantee_available": rng.random() < 0.4,
@@ -149,7 +150,7 @@ def load_enterprises(session: Session, seed: int, count: int = 40) -> list[Enter
     registration, profile_schema, need_schema = RegistrationSchema(), ProfileSchema(), NeedSchema()
     enterprises: list[Enterprise] = []
     names: set[str] = set()
-    last_year = date.today().year - 1
+    last_year = china_today().year - 1
     for index in range(1, count + 1):
         data = registration.load(_registration(rng, index, names))
         enterprise, _account = register(session, data)

@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from accounts.schemas import NEW_PASSWORD
 from enterprises.uscc import InvalidCreditCode, validate_uscc
+from reference.china_time import china_today
 from reference.codes import COLLATERAL_KINDS, FIGURE_SOURCES, NEED_PURPOSES, NEED_STATUSES, codes
 from reference.fields import WholeNumber
 
@@ -39,12 +40,12 @@ class CreditCode(fields.String):
 
 
 def _not_in_future(value: date) -> None:
-    if value > date.today():
+    if value > china_today():
         raise ValidationError("不能晚于今天 / must not be in the future")
 
 
 def _not_in_past(value: date) -> None:
-    if value < date.today():
+    if value < china_today():
         raise ValidationError("不能早于今天 / must not be in the past")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from db.base import utcnow
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
 from matchmaker.models import EnterpriseScore, ScoringModel
+from reference.china_time import china_today
 from scoring import artefacts
 from scoring.features import PROFILE_FIELDS
 from scoring.model import TrainedModel
@@ -89,7 +90,7 @@ def applicant_record(
     facts, or None when it has no profile yet."""
     if not enterprise.profiles:
         return None
-    return profile_record(enterprise, enterprise.profiles[-1], need, today or date.today())
+    return profile_record(enterprise, enterprise.profiles[-1], need, today or china_today())
 
 
 def profile_record(

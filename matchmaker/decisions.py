@@ -35,11 +35,12 @@ from db.base import utcnow
 from enterprises.locking import lock_enterprises
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.classification_copies import classification_of
-from matchmaker.ledger import LedgerError, charge_quota, china_today, grant_figures, record_grant
+from matchmaker.ledger import LedgerError, charge_quota, grant_figures, record_grant
 from matchmaker.models import Loan, Proposal, ProposalDecision, seconds_to_answer
 from matchmaker.need_figures import add_to_need, lock_need
 from matchmaker.previous_loans import link_loans
 from products.models import LoanProduct
+from reference.china_time import CHINA, china_today
 from reference.codes import LOAN_KINDS, NEED_STATUSES, PROPOSAL_STATUSES, REJECT_REASONS, codes, label
 
 CLOSED_NEED_STATUSES = ("granted", "withdrawn", "expired")
@@ -236,7 +237,7 @@ def _check_terms(
     if not product.term_min_months <= term_months <= product.term_max_months:
         low, high = product.term_min_months, product.term_max_months
         errors["term_months"] = [f"期限须在 {low} 至 {high} 个月之间 / must be between {low} and {high} months"]
-    if not proposal.created_at.date() <= granted_on <= china_today():
+    if not proposal.created_at.astimezone(CHINA).date() <= granted_on <= china_today():
         errors["granted_on"] = ["须在推荐日期与今天之间 / must be between the proposal's date and today"]
     if kind not in codes(LOAN_KINDS):
         kinds = ", ".join(codes(LOAN_KINDS))

@@ -17,10 +17,11 @@ from db.base import utcnow
 from enterprises.demo import load_enterprises
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.decisions import BANK_DECISIONS, DecisionError, accept, expire_overdue, grant, reject
-from matchmaker.ledger import CHINA, LedgerError, china_today, record_event
+from matchmaker.ledger import LedgerError, record_event
 from matchmaker.models import Proposal, ProposalDecision
 from matchmaker.previous_proposals import link_proposals
 from products.demo import BANKS, load_catalogue
+from reference.china_time import CHINA, china_today
 from reference.codes import REJECT_REASONS, codes
 
 WAN = 10_000  # yuan

@@ -27,7 +27,7 @@ each later event the loan's balance and status before and after it (and its term
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Subquery, case, func, literal, or_, select, union_all, update
@@ -39,7 +39,7 @@ from enterprises.models import FinancingNeed
 from matchmaker.models import CreditEvent, Loan
 from matchmaker.need_figures import add_to_need, lock_need
 from products.models import LoanProduct
-from reference.china_time import CHINA
+from reference.china_time import CHINA, china_today
 
 REPORTABLE_KINDS = ("disbursed", "repaid", "overdue", "defaulted", "renewed", "corrected")
 # How a one-yuan change of an event's amount moves the balance (used by corrections).
@@ -55,10 +55,6 @@ class LedgerError(Exception):
         self.message = message
         self.errors = errors or {}
         self.status = status
-
-
-def china_today() -> date:
-    return datetime.now(UTC).astimezone(CHINA).date()
 
 
 def charge_quota(session: Session, product_id: int, amount: int) -> None:

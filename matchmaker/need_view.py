@@ -12,6 +12,7 @@ from matchmaker.credit_scores import ScoringUnavailable, current_score
 from matchmaker.eligibility import Applicant, ProductTerms, check, suggestions
 from matchmaker.models import Loan, Proposal, ProposalDecision
 from products.models import LoanProduct
+from reference.china_time import china_today
 from reference.codes import REJECT_REASONS
 
 NEXT_STEP = {
@@ -111,7 +112,7 @@ def _decision(decision: ProposalDecision) -> dict[str, Any]:
 def eligibility_advice(session: Session, need: FinancingNeed, on: date | None = None) -> dict[str, Any]:
     """For an open need: how many active products accept it now, and when none does, the products it could
     become eligible for with what would have to change (fewest, smallest changes first)."""
-    on = on or date.today()
+    on = on or china_today()
     enterprise = need.enterprise
     try:
         score = current_score(session, enterprise)

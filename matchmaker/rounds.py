@@ -42,6 +42,7 @@ from matchmaker.round_audit import audit_round_proposals
 from matchmaker.solver import solve
 from matchmaker.weights import WeightPolicy, applicant_columns, edge_top_factors, edge_weights, product_columns
 from products.models import LoanProduct
+from reference.china_time import china_today
 from scoring.features import columns_from_records, feature_columns
 from scoring.model import TrainedModel
 from scoring.scorecard import assess_many
@@ -74,7 +75,7 @@ def start_round(session_factory: sessionmaker[Session], params: RoundParams, acc
     with session_factory() as session:
         row = MatchingRound(
             status="running",
-            params={**asdict(params), "on": (params.on or date.today()).isoformat()},
+            params={**asdict(params), "on": (params.on or china_today()).isoformat()},
             stats={},
             started_by=account_id,
         )
@@ -142,7 +143,7 @@ def _active_products(session: Session, on: date) -> list[LoanProduct]:
 
 def _match(session: Session, round_id: int, params: RoundParams, graph_dir: Path, progress: Progress) -> dict[str, Any]:
     started = time.perf_counter()
-    on = params.on or date.today()
+    on = params.on or china_today()
     policy = WeightPolicy.from_dict(params.policy)
     model_row, model = active_model(session)
 

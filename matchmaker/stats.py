@@ -62,7 +62,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from enterprises.models import FinancingNeed
-from matchmaker.ledger import CHINA, china_today
 from matchmaker.models import Loan, LoanTally, Proposal, ProposalTally, ResponseHourTally
 from matchmaker.previous_loans import first_for_need as loan_first_for_need
 from matchmaker.previous_loans import previous_loan
@@ -86,6 +85,7 @@ from matchmaker.stats_sql import (
     tune_for_statistics,
 )
 from products.models import Bank, LoanProduct
+from reference.china_time import CHINA, china_today
 from reference.codes import INDUSTRY_SECTIONS, PRODUCT_TYPES, REJECT_REASONS, SIZE_CLASSES, Code, codes, label
 
 GroupBy = Literal["bank", "product_type", "industry", "region", "size_class", "month"]

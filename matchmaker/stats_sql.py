@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from matchmaker.ledger import CHINA
+from reference.china_time import CHINA
 
 KEY = "group_key"
 Figures = dict[str, Any]

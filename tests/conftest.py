@@ -8,7 +8,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ from matchmaker.credit_scores import activate, register_model
 from products.models import Bank
 from products.schemas import ProductSchema
 from products.service import create_product
+from reference import china_time
+from reference.china_time import china_today
 from scoring.platform import train_synthetic_model
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -251,12 +253,12 @@ def enterprise_with_need(session: Session, index: int, amount_wan: int = 100, **
         "total_liabilities": 800 * WAN,
         "overdue_events_24m": 0,
     }
-    save_profile(session, enterprise, date.today().year - 1, ProfileSchema().load(figures))
+    save_profile(session, enterprise, china_today().year - 1, ProfileSchema().load(figures))
     body = {
         "amount": amount_wan * WAN,
         "purpose": "working_capital",
         "term_months": 12,
-        "needed_by": (date.today() + timedelta(days=30)).isoformat(),
+        "needed_by": (china_today() + timedelta(days=30)).isoformat(),
     } | need
     return create_need(session, enterprise, NeedSchema().load(body))
 
@@ -277,6 +279,23 @@ def market(app: Flask, db_session: Session, active_model: str) -> dict[str, Any]
     needs = [enterprise_with_need(db_session, i) for i in range(12)]
     db_session.commit()
     return {"banks": banks, "products": products, "needs": needs}
+
+
+@pytest.fixture
+def china_ahead_of_utc(monkeypatch: pytest.MonkeyPatch) -> date:
+    """Stop the business clock at 16:30 UTC today, when China's date is already tomorrow's; return that date.
+
+    Only ``reference.china_time`` reads this clock: rows are still stamped with the real time."""
+    instant = datetime.now(UTC).replace(hour=16, minute=30, second=0, microsecond=0)
+
+    class Stopped(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:
+            return instant.astimezone(tz)
+
+    monkeypatch.setattr(china_time, "datetime", Stopped)
+    assert china_today() == instant.date() + timedelta(days=1)
+    return china_today()
 
 
 def auth(token: str) -> dict[str, str]:

@@ -25,7 +25,6 @@ from api.v1.schemas import MAX_PAGE
 from matchmaker.bank_view import OPEN_STATUSES, bank_proposal_view, bank_proposals, own_proposal
 from matchmaker.decision_schemas import GrantSchema, RejectSchema
 from matchmaker.decisions import DecisionError, accept, grant, reject
-from matchmaker.ledger import china_today
 from matchmaker.models import Loan, Proposal
 from products.catalogue import bank_products
 from products.csv_format import COLUMNS
@@ -34,6 +33,7 @@ from products.exporting import export_csv
 from products.importing import ImportRejected, import_products, parse_csv, parse_json
 from products.models import Bank, LoanProduct
 from products.service import update_product, withdraw_product
+from reference.china_time import china_today
 from reference.codes import LOAN_KINDS, REJECT_REASONS, label
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")

@@ -23,10 +23,10 @@ from api.pages.forms import localise
 from api.pages.layout import locale_name
 from enterprises.regions import registered_regions
 from matchmaker import stats
-from matchmaker.ledger import china_today
 from matchmaker.stats_csv import stats_csv
 from matchmaker.stats_sql import one_process_per_statement
 from products.models import Bank
+from reference.china_time import china_today
 from reference.codes import INDUSTRY_SECTIONS, PRODUCT_TYPES, REJECT_REASONS, SIZE_CLASSES, Code
 
 bp = Blueprint("regulator", __name__, url_prefix="/regulator")

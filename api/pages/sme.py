@@ -1,7 +1,6 @@
 """The SME's own pages: register, sign in, "my enterprise", financial profiles per fiscal year, new
 financing need, "my needs". Chinese first; every form is validated by the domain's schemas."""
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -38,6 +37,7 @@ from enterprises.size_class import size_basis
 from enterprises.uscc import InvalidCreditCode, validate_uscc
 from matchmaker.credit_scores import ScoringUnavailable, current_score, improvement, pd_band
 from matchmaker.need_view import eligibility_advice, proposal_view, proposals_by_need
+from reference.china_time import china_today
 from reference.codes import COLLATERAL_KINDS, INDUSTRY_SECTIONS, NEED_PURPOSES, NEED_STATUSES, PROPOSAL_STATUSES, label
 from reference.ratios import derived_ratios
 
@@ -256,7 +256,7 @@ _EDITABLE = [spec.name for spec in ENTERPRISE_FIELDS if spec.name != "industry_d
 def profiles():  # type: ignore[no-untyped-def]
     enterprise = enterprise_or_login()
     rows = [(profile, derived_ratios(_figures(profile))) for profile in reversed(enterprise.profiles)]
-    this_year = date.today().year
+    this_year = china_today().year
     missing_years = [
         year for year in range(this_year, this_year - 4, -1) if year not in {p.fiscal_year for p, _r in rows}
     ]
@@ -270,7 +270,7 @@ def _figures(profile: FinancialProfile) -> dict[str, Any]:
 @bp.route("/enterprise/profiles/<int(max=9999):year>", methods=["GET", "POST"])
 def profile_form(year: int):  # type: ignore[no-untyped-def]
     enterprise = enterprise_or_login()
-    if not 2000 <= year <= date.today().year:
+    if not 2000 <= year <= china_today().year:
         abort(404)
     existing = next((profile for profile in enterprise.profiles if profile.fiscal_year == year), None)
     if request.method == "GET":

@@ -1,6 +1,5 @@
 """SME registration, the enterprise's own record and its yearly financial profiles."""
 
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -23,6 +22,7 @@ from enterprises.schemas import (
     RegistrationSchema,
 )
 from enterprises.service import register, save_profile, update_enterprise
+from reference.china_time import china_today
 from reference.ratios import derived_ratios
 
 blp = ApiBlueprint("enterprises", __name__, description="SMEs: registration, own record, financial profiles")
@@ -125,8 +125,8 @@ class Profile(MethodView):
     @links(blp, 201, **PROFILE_LINKS)
     def put(self, data: dict[str, Any], fiscal_year: int) -> tuple[dict[str, Any], int]:
         """Create or replace one fiscal year's profile; the other years are kept."""
-        if fiscal_year > date.today().year:
-            abort(404, message=f"fiscal year must be between {FIRST_FISCAL_YEAR} and {date.today().year}")
+        if fiscal_year > china_today().year:
+            abort(404, message=f"fiscal year must be between {FIRST_FISCAL_YEAR} and {china_today().year}")
         profile, created = save_profile(session(), own_enterprise(), fiscal_year, data)
         session().commit()
         return profile_out(profile), 201 if created else 200

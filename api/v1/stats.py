@@ -5,7 +5,6 @@ matchmaker.stats; groups of fewer than three enterprises come back ``suppressed`
 
 from collections.abc import Callable
 from dataclasses import asdict, fields
-from datetime import date
 from typing import Any
 
 import marshmallow as ma
@@ -18,6 +17,7 @@ from api.database import session
 from api.v1.schemas import NO_NUL, ApiBlueprint
 from matchmaker import stats
 from matchmaker.stats_csv import stats_csv
+from reference.china_time import china_today
 from reference.codes import INDUSTRY_SECTIONS, PRODUCT_TYPES, SIZE_CLASSES, codes
 
 blp = ApiBlueprint("stats", __name__, description="Regulators: financing totals, funnel, banks, risk")
@@ -155,7 +155,7 @@ def _answer(report: Report, columns: tuple[stats.Column, ...], args: dict[str, A
     overall, groups = report(session(), flt, group_by)
     if csv or request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv":
         body = stats_csv(overall, groups, columns, args["lang"])
-        filename = f"{name}-{date.today().isoformat()}.csv"
+        filename = f"{name}-{china_today().isoformat()}.csv"
         return Response(body, mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={filename}"})
     return {"group_by": group_by, "overall": asdict(overall), "groups": [asdict(row) for row in groups]}
 

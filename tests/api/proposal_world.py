@@ -4,7 +4,6 @@ caller. Built straight through the domain (no matching round) with the builders 
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import Flask
@@ -14,6 +13,7 @@ from accounts.models import Account
 from accounts.tokens import issue_token
 from matchmaker.decisions import grant
 from matchmaker.models import CreditEvent
+from reference.china_time import china_today
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, make_book, propose
 
@@ -32,7 +32,7 @@ def grant_body(**changes: Any) -> dict[str, Any]:
         "amount": 60 * WAN,
         "rate": 4.35,
         "term_months": 12,
-        "granted_on": date.today().isoformat(),
+        "granted_on": china_today().isoformat(),
         "kind": "first_loan",
     } | changes
 
@@ -62,7 +62,7 @@ def build_world(app: Flask, make_token: Callable[..., str]) -> World:
         loans = []
         for index, book in ((3, first), (4, second)):
             granted = propose(session, enterprise_with_need(session, index), book.product)
-            loans.append(grant(session, granted, book.officer, 50 * WAN, 4.0, 12, date.today(), "first_loan"))
+            loans.append(grant(session, granted, book.officer, 50 * WAN, 4.0, 12, china_today(), "first_loan"))
         tokens = {
             f"sme{i}": issue_token(
                 session, session.scalars(select(Account).where(Account.enterprise_id == owner)).one()

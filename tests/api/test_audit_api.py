@@ -2,7 +2,7 @@
 with their caller, newest first, and can be filtered; a refused request leaves no entry."""
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from accounts.audit import AuditEntry
 from accounts.models import Account
+from reference.china_time import china_today
 from tests.api.product_samples import product_body
 from tests.api.proposal_world import World, build_world
 from tests.conftest import auth
@@ -93,9 +94,9 @@ def test_refused_requests_write_no_entry(client: FlaskClient, db_session: Sessio
     ]
     for method, url, body, status in refusals:
         if url.endswith("/grant"):
-            body = body | {"rate": 4.0, "term_months": 12, "granted_on": date.today().isoformat(), "kind": "new_loan"}
+            body = body | {"rate": 4.0, "term_months": 12, "granted_on": china_today().isoformat(), "kind": "new_loan"}
         if url.endswith("/events"):
-            body = body | {"occurred_on": date.today().isoformat()}
+            body = body | {"occurred_on": china_today().isoformat()}
         response = client.open(url, method=method, json=body, headers=auth(bank))
         assert response.status_code == status, (url, response.json)
     assert count(db_session) == before + 1
@@ -105,7 +106,7 @@ def test_decisions_over_http_appear_and_the_filters_select_them(client: FlaskCli
     bank, admin = world.tokens["bank1"], world.tokens["admin"]
     start = audit(client, admin)["items"][0]["occurred_at"]
     assert client.post(f"/api/v1/proposals/{world.proposal}/accept", headers=auth(bank)).status_code == 200
-    event = {"kind": "repaid", "amount": 20 * WAN, "occurred_on": date.today().isoformat()}
+    event = {"kind": "repaid", "amount": 20 * WAN, "occurred_on": china_today().isoformat()}
     assert client.post(f"/api/v1/loans/{world.loan}/events", json=event, headers=auth(bank)).status_code == 201
 
     accepted = audit(client, admin, entity_kind="proposal", entity_id=world.proposal)["items"]
@@ -121,7 +122,7 @@ def test_decisions_over_http_appear_and_the_filters_select_them(client: FlaskCli
     since = audit(client, admin, **{"from": start})
     assert since["total"] >= 2 and all(item["occurred_at"] >= start for item in since["items"])
     assert audit(client, admin, to="2000-01-01T00:00:00")["total"] == 0
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (china_today() + timedelta(days=1)).isoformat()
     assert audit(client, admin, **{"from": tomorrow})["total"] == 0
     paged = audit(client, admin, per_page=1, page=2)
     assert len(paged["items"]) == 1 and paged["items"][0]["id"] == audit(client, admin)["items"][1]["id"]

@@ -14,7 +14,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -36,6 +36,7 @@ from matchmaker.decisions import grant
 from matchmaker.models import Proposal
 from products.schemas import ProductSchema
 from products.service import create_product
+from reference.china_time import china_today
 from tests.api.page_helpers import csrf_token
 from tests.api.product_samples import CSV_HEADER, csv_line, product_body
 from tests.api.proposal_world import World, build_world
@@ -153,8 +154,7 @@ class Call:
         return f"{self.key} {self.variant}".strip()
 
 
-TODAY = date.today()
-LAST_YEAR = TODAY.year - 1
+LAST_YEAR = china_today().year - 1
 PROFILE = {
     "annual_revenue": 30_000_000,
     "net_profit": 2_000_000,
@@ -162,7 +162,12 @@ PROFILE = {
     "total_liabilities": 8_000_000,
 }
 PROFILE_FORM = {"annual_revenue": "3000", "net_profit": "200", "total_assets": "2000", "total_liabilities": "800"}
-NEED = {"amount": 50 * WAN, "purpose": "working_capital", "term_months": 12, "needed_by": str(TODAY + timedelta(30))}
+NEED = {
+    "amount": 50 * WAN,
+    "purpose": "working_capital",
+    "term_months": 12,
+    "needed_by": str(china_today() + timedelta(30)),
+}
 NEED_FORM = NEED | {"amount": "50", "term_months": "12"}
 ENTERPRISE_FORM = {
     "name": "某市测试科技有限公司",
@@ -176,7 +181,7 @@ ENTERPRISE_FORM = {
     "phone": "13800000000",
     "email": "owner@example.cn",
 }
-GRANT = {"amount": 60 * WAN, "rate": 4.0, "term_months": 12, "granted_on": TODAY.isoformat(), "kind": "new_loan"}
+GRANT = {"amount": 60 * WAN, "rate": 4.0, "term_months": 12, "kind": "new_loan"}
 GRANT_FORM = GRANT | {"amount": "60", "rate": "4.0", "term_months": "12"}
 
 
@@ -197,7 +202,7 @@ def import_file(_objects: Objects) -> dict[str, Any]:
 
 def loan_events_file(objects: Objects) -> dict[str, Any]:
     """A repayment of bank 1's loan: bank 2 gets "no such loan" on line 2 (422), as for a loan that is not."""
-    content = f"loan_id,kind,amount,occurred_on\n{objects.loan},repaid,{WAN},{TODAY.isoformat()}\n"
+    content = f"loan_id,kind,amount,occurred_on\n{objects.loan},repaid,{WAN},{china_today().isoformat()}\n"
     return {"file": (io.BytesIO(content.encode()), "events.csv")}
 
 
@@ -213,6 +218,12 @@ NEW_PASSWORD_FORM = {"new_password": "password-123", "new_password_confirm": "pa
 
 def same(body: Any) -> Body:
     return lambda _objects: body
+
+
+def dated(body: dict[str, Any], field: str) -> Body:
+    """``body`` with ``field`` set to today when the call is made: a run that crosses midnight in China would
+    otherwise send yesterday, before the proposal or the loan it answers."""
+    return lambda _objects: body | {field: china_today().isoformat()}
 
 
 TABLE: list[Call] = [
@@ -275,13 +286,13 @@ TABLE: list[Call] = [
         PROPOSAL,
         same({"reason": "insufficient_collateral"}),
     ),
-    Call("POST /api/v1/proposals/{proposal_id}/grant", api({"bank1": 201}), PROPOSAL, same(GRANT)),
+    Call("POST /api/v1/proposals/{proposal_id}/grant", api({"bank1": 201}), PROPOSAL, dated(GRANT, "granted_on")),
     Call("GET /api/v1/loans/{loan_id}", api({"bank1": 200}), LOAN),
     Call(
         "POST /api/v1/loans/{loan_id}/events",
         api({"bank1": 201}),
         LOAN,
-        same({"kind": "repaid", "amount": 10 * WAN, "occurred_on": TODAY.isoformat()}),
+        dated({"kind": "repaid", "amount": 10 * WAN}, "occurred_on"),
     ),
     Call("POST /api/v1/loans/events/import", api({"bank1": 200}, bank2=422), body=loan_events_file),
     # The API's own documentation and the health check.
@@ -357,10 +368,14 @@ TABLE: list[Call] = [
             "POST /portal/proposals/{proposal_id}/{action}",
             staff_page({"bank1": Redirect("/portal/proposals/{proposal_id}")}),
             lambda o, action=action: {"proposal_id": o.proposal, "action": action},
-            same(body),
+            body,
             variant=action,
         )
-        for action, body in (("accept", {}), ("reject", {"reason": "credit_history"}), ("grant", GRANT_FORM))
+        for action, body in (
+            ("accept", same({})),
+            ("reject", same({"reason": "credit_history"})),
+            ("grant", dated(GRANT_FORM, "granted_on")),
+        )
     ],
 ]
 
@@ -450,7 +465,7 @@ def objects(shared_app: Flask, world: World) -> Objects:
         pending, granted = (
             propose(session, create_need(session, enterprise, NeedSchema().load(ASKED)), loan_product) for _ in range(2)
         )
-        loan = grant(session, granted, officer, 30 * WAN, 4.0, 12, TODAY, "new_loan")
+        loan = grant(session, granted, officer, 30 * WAN, 4.0, 12, china_today(), "new_loan")
         return Objects(
             product=loan_product.id,
             draft=draft.id,

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
+from reference.china_time import china_today
 from tests.conftest import auth, valid_uscc
 
 
@@ -54,7 +55,7 @@ def need(**changes: Any) -> dict[str, Any]:
         "amount": 500_000,
         "purpose": "working_capital",
         "term_months": 12,
-        "needed_by": (date.today() + timedelta(days=30)).isoformat(),
+        "needed_by": (china_today() + timedelta(days=30)).isoformat(),
         "collateral_offered": ["ip_pledge"],
         "max_rate": 5.5,
     }
@@ -104,7 +105,7 @@ def test_the_same_credit_code_cannot_register_twice(client: FlaskClient, db_sess
         ("phone", "12345"),
         ("email", "not-an-email"),
         ("employees", -1),
-        ("founded_on", (date.today() + timedelta(days=1)).isoformat()),
+        ("founded_on", (china_today() + timedelta(days=2)).isoformat()),  # still ahead if the run crosses midnight
         ("password", "short"),
         ("size_class", "micro"),
         ("name", None),
@@ -117,6 +118,19 @@ def test_bad_registration_fields_are_named_and_nothing_is_stored(
     assert response.status_code == 422
     assert field in response.json["errors"]["json"]
     assert count(db_session, Enterprise) == 0
+
+
+def test_dates_are_checked_against_the_day_in_china(
+    client: FlaskClient, db_session: Session, china_ahead_of_utc: date
+) -> None:
+    """At 16:30 UTC it is already tomorrow in China: an enterprise founded that day may register, and a need
+    cannot be due on the UTC date, which is yesterday there."""
+    today, yesterday = china_ahead_of_utc, china_ahead_of_utc - timedelta(days=1)
+    _, headers = register(client, founded_on=today.isoformat())
+    late = client.post("/api/v1/needs", json=need(needed_by=yesterday.isoformat()), headers=headers)
+    assert late.status_code == 422 and "needed_by" in late.json["errors"]["json"]
+    assert client.post("/api/v1/needs", json=need(needed_by=today.isoformat()), headers=headers).status_code == 201
+    assert count(db_session, FinancingNeed) == 1
 
 
 def test_html_in_text_fields_is_stored_as_text(client: FlaskClient) -> None:
@@ -190,7 +204,7 @@ def test_absurd_profile_figures_are_refused(
 def test_a_fiscal_year_out_of_range_is_not_found(client: FlaskClient) -> None:
     _, headers = register(client)
     assert client.put("/api/v1/enterprises/me/profiles/1999", json=PROFILE, headers=headers).status_code == 404
-    next_year = date.today().year + 1
+    next_year = china_today().year + 1
     assert client.put(f"/api/v1/enterprises/me/profiles/{next_year}", json=PROFILE, headers=headers).status_code == 404
 
 
@@ -219,7 +233,7 @@ def test_needs_are_submitted_listed_read_and_withdrawn(client: FlaskClient) -> N
         ({"amount": 999}, "amount"),
         ({"amount": 10**10 + 1}, "amount"),
         ({"term_months": 0}, "term_months"),
-        ({"needed_by": (date.today() - timedelta(days=1)).isoformat()}, "needed_by"),
+        ({"needed_by": (china_today() - timedelta(days=1)).isoformat()}, "needed_by"),
         ({"purpose": "yacht"}, "purpose"),
         ({"status": "granted"}, "status"),
         ({"amount": None}, "amount"),

@@ -5,7 +5,7 @@ waits for it (answering what it committed) or answers 409."""
 
 import threading
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from accounts.idempotency import IdempotencyKey, body_sha256
 from accounts.tokens import account_for_token
 from db.base import utcnow
 from matchmaker.models import CreditEvent, Loan
+from reference.china_time import china_today
 from tests.api.proposal_world import World, build_world, grant_body
 from tests.conftest import auth
 from tests.integration.credit_book import WAN, snapshot
@@ -54,7 +55,10 @@ def test_a_retried_grant_answers_the_first_answer_and_grants_once(
     for retry in (
         client.post(url, json=grant_body(), headers=headers),
         client.post(
-            url, data=reordered % (date.today().isoformat(), 60 * WAN), headers=headers, content_type="application/json"
+            url,
+            data=reordered % (china_today().isoformat(), 60 * WAN),
+            headers=headers,
+            content_type="application/json",
         ),
     ):
         assert retry.status_code == 201
@@ -74,7 +78,7 @@ def test_the_same_key_with_another_body_or_path_is_refused_and_writes_nothing(
     url = f"/api/v1/proposals/{world.proposal}/grant"
     assert client.post(url, json=grant_body(), headers=with_key(token, "k")).status_code == 201
     before = writes(db_session)
-    event = {"kind": "repaid", "amount": WAN, "occurred_on": date.today().isoformat()}
+    event = {"kind": "repaid", "amount": WAN, "occurred_on": china_today().isoformat()}
     for method_url, body in (
         (url, grant_body(amount=50 * WAN)),
         (f"/api/v1/loans/{world.loan}/events", event),
@@ -120,7 +124,7 @@ def test_a_bad_key_is_refused_naming_the_header(
     before = writes(db_session)
     for url, body in (
         (f"/api/v1/proposals/{world.proposal}/grant", grant_body()),
-        (f"/api/v1/loans/{world.loan}/events", {"kind": "repaid", "amount": WAN, "occurred_on": str(date.today())}),
+        (f"/api/v1/loans/{world.loan}/events", {"kind": "repaid", "amount": WAN, "occurred_on": str(china_today())}),
     ):
         response = client.post(url, json=body, headers=with_key(world.tokens["bank1"], key))
         assert response.status_code == 422, response.json
@@ -150,7 +154,7 @@ def test_a_refused_request_stores_no_key_so_the_corrected_one_may_reuse_it(
 
 def test_a_retried_loan_event_is_recorded_once(client: FlaskClient, world: World, db_session: Session) -> None:
     url, headers = f"/api/v1/loans/{world.loan}/events", with_key(world.tokens["bank1"], "repay-2026-11")
-    body = {"kind": "repaid", "amount": 10 * WAN, "occurred_on": date.today().isoformat()}
+    body = {"kind": "repaid", "amount": 10 * WAN, "occurred_on": china_today().isoformat()}
     answers = [client.post(url, json=body, headers=headers) for _ in range(3)]
     assert [answer.status_code for answer in answers] == [201, 201, 201]
     assert answers[0].json["outstanding"] == 40 * WAN
@@ -263,7 +267,7 @@ def test_a_request_waits_for_the_running_one_with_its_key_and_answers_what_it_co
 def test_old_keys_are_purged_after_a_day_and_not_before(app: Flask, world: World, db_session: Session) -> None:
     client = app.test_client()
     for key in ("old", "young"):
-        body = {"kind": "repaid", "amount": WAN, "occurred_on": date.today().isoformat()}
+        body = {"kind": "repaid", "amount": WAN, "occurred_on": china_today().isoformat()}
         response = client.post(
             f"/api/v1/loans/{world.loan}/events", json=body, headers=with_key(world.tokens["bank1"], key)
         )

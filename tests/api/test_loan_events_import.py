@@ -3,7 +3,6 @@ line named, another bank's loan refused like a missing one, and the file's encod
 
 import io
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import pytest
@@ -17,12 +16,12 @@ from accounts.models import Account
 from matchmaker.decisions import grant
 from matchmaker.models import CreditEvent, Loan, Proposal
 from products.models import LoanProduct
+from reference.china_time import china_today
 from tests.api.proposal_world import World, build_world
 from tests.conftest import auth
 from tests.integration.credit_book import WAN, snapshot
 
 URL = "/api/v1/loans/events/import"
-TODAY = date.today().isoformat()
 HEADER = "loan_id,kind,amount,occurred_on,note,corrects_event_id,term_months"
 
 
@@ -34,7 +33,7 @@ def world(app: Flask, make_token: Callable[..., str]) -> World:
         proposal = session.get_one(Proposal, built.proposal)
         granted = session.scalars(select(CreditEvent).where(CreditEvent.loan_id == built.loan)).one()
         officer = session.get_one(Account, granted.actor_account_id)
-        grant(session, proposal, officer, 40 * WAN, 4.0, 12, date.today(), "new_loan")
+        grant(session, proposal, officer, 40 * WAN, 4.0, 12, china_today(), "new_loan")
     return built
 
 
@@ -70,12 +69,12 @@ def test_a_good_file_is_recorded_in_file_order(client: FlaskClient, world: World
     second = second_loan(db_session, world)
     granted_before = db_session.get_one(Loan, second).product_id
     content = lines(
-        f"{world.loan},disbursed,{50 * WAN},{TODAY},首笔放款,,",
-        f"{world.loan},repaid,{20 * WAN},{TODAY},,,",
-        f"{second},overdue,{5 * WAN},{TODAY},逾期一期,,",
-        f"{world.loan},repaid,{30 * WAN},{TODAY},结清,,",  # needs the 30 万 the second line left
-        f"{second},renewed,{40 * WAN},{TODAY},,,24",
-        f"{second},corrected,-{10 * WAN},{TODAY},授信金额更正,{grant_event(db_session, second)},",
+        f"{world.loan},disbursed,{50 * WAN},{china_today()},首笔放款,,",
+        f"{world.loan},repaid,{20 * WAN},{china_today()},,,",
+        f"{second},overdue,{5 * WAN},{china_today()},逾期一期,,",
+        f"{world.loan},repaid,{30 * WAN},{china_today()},结清,,",  # needs the 30 万 the second line left
+        f"{second},renewed,{40 * WAN},{china_today()},,,24",
+        f"{second},corrected,-{10 * WAN},{china_today()},授信金额更正,{grant_event(db_session, second)},",
     )
     product_total = db_session.get_one(LoanProduct, granted_before).granted_total
     response = upload(client, world.tokens["bank1"], content)
@@ -110,9 +109,9 @@ def test_one_bad_line_refuses_the_file_and_writes_nothing(
 ) -> None:
     before = snapshot(db_session)
     content = lines(
-        f"{world.loan},repaid,{20 * WAN},{TODAY},,,",
-        f"{world.loan},repaid,{31 * WAN},{TODAY},,,",  # the first line left 30 万
-        f"{world.loan},repaid,{10 * WAN},{TODAY},,,",
+        f"{world.loan},repaid,{20 * WAN},{china_today()},,,",
+        f"{world.loan},repaid,{31 * WAN},{china_today()},,,",  # the first line left 30 万
+        f"{world.loan},repaid,{10 * WAN},{china_today()},,,",
     )
     response = upload(client, world.tokens["bank1"], content)
     assert bad_lines(response) == [(3, "amount")]
@@ -125,12 +124,12 @@ def test_one_bad_line_refuses_the_file_and_writes_nothing(
 def test_every_bad_line_is_listed_with_its_field(client: FlaskClient, world: World, db_session: Session) -> None:
     before = snapshot(db_session)
     content = lines(
-        f"{world.loan},paid,{WAN},{TODAY},,,",
-        f"{world.loan},repaid,abc,{TODAY},,,",
+        f"{world.loan},paid,{WAN},{china_today()},,,",
+        f"{world.loan},repaid,abc,{china_today()},,,",
         f"{world.loan},repaid,{WAN},2000-01-01,,,",
-        f"{world.loan},renewed,{WAN},{TODAY},,,",
-        f",repaid,{WAN},{TODAY},,,",
-        f"{world.loan},repaid,{WAN},{TODAY},,,",  # a good line does not save the file
+        f"{world.loan},renewed,{WAN},{china_today()},,,",
+        f",repaid,{WAN},{china_today()},,,",
+        f"{world.loan},repaid,{WAN},{china_today()},,,",  # a good line does not save the file
     )
     response = upload(client, world.tokens["bank1"], content)
     assert bad_lines(response) == [(2, "kind"), (3, "amount"), (4, "occurred_on"), (5, "term_months"), (6, "loan_id")]
@@ -143,10 +142,10 @@ def test_another_banks_loan_is_an_error_of_its_line_like_a_missing_loan(
     before = snapshot(db_session)
     others = other_bank_loan(db_session, world)
     content = lines(
-        f"{world.loan},repaid,{WAN},{TODAY},,,",
-        f"{others},repaid,{WAN},{TODAY},,,",
-        f"999999,repaid,{WAN},{TODAY},,,",
-        f"{world.loan},corrected,-5,{TODAY},,{world.other_loan_event},",
+        f"{world.loan},repaid,{WAN},{china_today()},,,",
+        f"{others},repaid,{WAN},{china_today()},,,",
+        f"999999,repaid,{WAN},{china_today()},,,",
+        f"{world.loan},corrected,-5,{china_today()},,{world.other_loan_event},",
     )
     response = upload(client, world.tokens["bank1"], content)
     assert bad_lines(response) == [(3, "loan_id"), (4, "loan_id"), (5, "corrects_event_id")]
@@ -160,7 +159,7 @@ def test_chinese_headers_and_labels_in_utf8_with_bom_and_in_gb18030(
     client: FlaskClient, world: World, db_session: Session
 ) -> None:
     header = "贷款编号,事件类型,金额（元）,发生日期,备注"
-    content = lines(f"{world.loan},还款,{WAN},{TODAY},第一期", header=header)
+    content = lines(f"{world.loan},还款,{WAN},{china_today()},第一期", header=header)
     with_bom = upload(client, world.tokens["bank1"], "\ufeff" + content)
     assert with_bom.status_code == 200, with_bom.json
     excel = upload(client, world.tokens["bank1"], content.replace("第一期", "第二期").encode("gb18030"))
@@ -172,7 +171,7 @@ def test_chinese_headers_and_labels_in_utf8_with_bom_and_in_gb18030(
 @pytest.mark.parametrize(
     ("content", "line", "field"),
     [
-        (lines(f"1,repaid,{WAN},{TODAY},还款").encode("utf-16"), None, "file"),
+        (lines(f"1,repaid,{WAN},{china_today()},还款").encode("utf-16"), None, "file"),
         (b"loan_id,kind,amount,occurred_on\n1,repaid,\xff\xff,2026-01-01\n", 2, "file"),
         (b"", None, "file"),
         (b"PK\x03\x04" + b"\x14" * 40, None, "file"),
@@ -197,7 +196,7 @@ def test_a_file_over_the_upload_limit_is_413_and_other_bodies_415(
 ) -> None:
     before = snapshot(db_session)
     app.config["MAX_CONTENT_LENGTH"] = 2_000
-    big = lines(*[f"{world.loan},repaid,1,{TODAY},,," for _ in range(200)])
+    big = lines(*[f"{world.loan},repaid,1,{china_today()},,," for _ in range(200)])
     assert upload(client, world.tokens["bank1"], big).status_code == 413
     as_json = client.post(URL, json=[{"loan_id": world.loan}], headers=auth(world.tokens["bank1"]))
     assert as_json.status_code == 415
@@ -208,7 +207,7 @@ def test_a_file_over_the_upload_limit_is_413_and_other_bodies_415(
 
 def test_a_text_csv_body_and_a_dry_run(client: FlaskClient, world: World, db_session: Session) -> None:
     before = snapshot(db_session)
-    content = lines(f"{world.loan},repaid,{WAN},{TODAY},,,")
+    content = lines(f"{world.loan},repaid,{WAN},{china_today()},,,")
     headers = auth(world.tokens["bank1"]) | {"Content-Type": "text/csv"}
     checked = client.post(URL + "?dry_run=true", data=content.encode(), headers=headers)
     assert checked.status_code == 200, checked.json
@@ -226,7 +225,7 @@ def test_only_banks_may_upload_and_only_for_their_loans(
     client: FlaskClient, world: World, db_session: Session, caller: str | None, status: int
 ) -> None:
     before = snapshot(db_session)
-    content = lines(f"{world.loan},repaid,{WAN},{TODAY},,,").encode()
+    content = lines(f"{world.loan},repaid,{WAN},{china_today()},,,").encode()
     headers: dict[str, Any] = auth(world.tokens[caller]) if caller else {}
     response = client.post(
         URL, data={"file": (io.BytesIO(content), "e.csv")}, content_type="multipart/form-data", headers=headers
@@ -238,7 +237,7 @@ def test_only_banks_may_upload_and_only_for_their_loans(
 def test_a_retried_upload_with_its_idempotency_key_records_once(
     client: FlaskClient, world: World, db_session: Session
 ) -> None:
-    content = lines(f"{world.loan},repaid,{WAN},{TODAY},,,").encode()
+    content = lines(f"{world.loan},repaid,{WAN},{china_today()},,,").encode()
     headers = auth(world.tokens["bank1"]) | {"Content-Type": "text/csv", "Idempotency-Key": "upload-1"}
     first = client.post(URL, data=content, headers=headers)
     assert first.status_code == 200, first.json

@@ -11,7 +11,7 @@ first request of a test pays for the app's warm-up). The stateful phase, sequenc
 document's links, is in test_openapi_stateful.py."""
 
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from api import create_app
+from reference.china_time import china_today
 from tests.api.product_samples import product_body
 from tests.conftest import auth
 
@@ -237,8 +238,8 @@ def seed_requests(caller: str) -> list[tuple[str, str, dict[str, Any], int]]:
     if caller == "sme":
         need = {"amount": 500_000, "purpose": "working_capital", "term_months": 12}
         return [
-            ("PUT", f"/api/v1/enterprises/me/profiles/{date.today().year - 1}", SEED_PROFILE, 201),
-            ("POST", "/api/v1/needs", need | {"needed_by": (date.today() + timedelta(days=30)).isoformat()}, 201),
+            ("PUT", f"/api/v1/enterprises/me/profiles/{china_today().year - 1}", SEED_PROFILE, 201),
+            ("POST", "/api/v1/needs", need | {"needed_by": (china_today() + timedelta(days=30)).isoformat()}, 201),
         ]
     return [("POST", "/api/v1/matching/rounds", {"k": 2}, 201)]
 

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from schemathesis.core.transport import Response
 from schemathesis.generation.stateful.state_machine import APIStateMachine, StepInput, StepOutput, normalize_name
 from schemathesis.specs.openapi.checks import positive_data_acceptance, use_after_free
 
+from reference.china_time import china_today
 from tests.api.product_samples import product_body
 from tests.api.test_openapi import ANONYMOUS, SEED_PROFILE, SEMANTIC_BODY, SERVED_BY
 from tests.conftest import auth
@@ -92,11 +93,11 @@ def tokens(app: Flask, make_token: Callable[..., str], active_model: str, tmp_pa
     app.config["ROUND_DIR"] = str(tmp_path)
     client = app.test_client()
     tokens = {role: make_token(role, bank_code="B1") for role in ("bank", "sme", "admin", "regulator")}
-    needed_by = (date.today() + timedelta(days=30)).isoformat()
+    needed_by = (china_today() + timedelta(days=30)).isoformat()
     need = {"amount": 500_000, "purpose": "working_capital", "term_months": 12, "needed_by": needed_by}
     seeds: list[tuple[str, str, str, dict[str, Any], int]] = [
         *[("bank", "POST", "/api/v1/products", product_body(code), 201) for code in ("SEED1", "SEED2", "SEED3")],
-        ("sme", "PUT", f"/api/v1/enterprises/me/profiles/{date.today().year - 1}", SEED_PROFILE, 201),
+        ("sme", "PUT", f"/api/v1/enterprises/me/profiles/{china_today().year - 1}", SEED_PROFILE, 201),
         ("sme", "POST", "/api/v1/needs", need, 201),
         ("sme", "POST", "/api/v1/needs", need | {"amount": 800_000}, 201),
         ("admin", "POST", "/api/v1/matching/rounds", {"k": 1}, 201),
@@ -106,7 +107,7 @@ def tokens(app: Flask, make_token: Callable[..., str], active_model: str, tmp_pa
         assert response.status_code == status, response.json
     proposals = client.get("/api/v1/proposals", headers=auth(tokens["bank"])).json["items"]
     assert len(proposals) == 2, proposals
-    grant = {"amount": 300_000, "rate": 4.0, "term_months": 12, "granted_on": date.today().isoformat()}
+    grant = {"amount": 300_000, "rate": 4.0, "term_months": 12, "granted_on": china_today().isoformat()}
     response = client.post(
         f"/api/v1/proposals/{proposals[0]['id']}/grant",
         json=grant | {"kind": "first_loan"},

@@ -3,7 +3,6 @@ bad line, and the template to fill in."""
 
 import io
 from collections.abc import Callable
-from datetime import date
 
 import pytest
 from flask import Flask
@@ -12,12 +11,12 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from matchmaker.models import CreditEvent, Loan
+from reference.china_time import china_today
 from tests.api.page_helpers import csrf_token, sign_in
 from tests.api.proposal_world import World, build_world
 from tests.integration.credit_book import WAN, snapshot
 
 PAGE = "/portal/loans"
-TODAY = date.today().isoformat()
 
 
 @pytest.fixture
@@ -50,7 +49,7 @@ def test_the_page_lists_only_the_banks_own_loans(officer: FlaskClient, world: Wo
 def test_an_upload_records_the_events_and_shows_them(officer: FlaskClient, world: World, db_session: Session) -> None:
     content = (
         f"贷款编号,事件类型,金额（元）,发生日期\n"
-        f"{world.loan},放款,{50 * WAN},{TODAY}\n{world.loan},还款,{50 * WAN},{TODAY}\n"
+        f"{world.loan},放款,{50 * WAN},{china_today()}\n{world.loan},还款,{50 * WAN},{china_today()}\n"
     )
     response = upload(officer, content.encode("gb18030"))
     page = response.get_data(as_text=True)
@@ -73,8 +72,8 @@ def test_a_refused_file_lists_every_bad_line_in_the_page_language_and_writes_not
     before = snapshot(db_session)
     other = db_session.get_one(CreditEvent, world.other_loan_event).loan_id
     content = (
-        f"loan_id,kind,amount,occurred_on\n{world.loan},repaid,{WAN},{TODAY}\n"
-        f"{other},repaid,{WAN},{TODAY}\n{world.loan},repaid,{60 * WAN},{TODAY}\n"
+        f"loan_id,kind,amount,occurred_on\n{world.loan},repaid,{WAN},{china_today()}\n"
+        f"{other},repaid,{WAN},{china_today()}\n{world.loan},repaid,{60 * WAN},{china_today()}\n"
     )
     response = upload(officer, content)
     page = response.get_data(as_text=True)
@@ -93,7 +92,9 @@ def test_a_refused_file_lists_every_bad_line_in_the_page_language_and_writes_not
 
 def test_a_dry_run_and_a_missing_file_write_nothing(officer: FlaskClient, world: World, db_session: Session) -> None:
     before = snapshot(db_session)
-    checked = upload(officer, f"loan_id,kind,amount,occurred_on\n{world.loan},repaid,{WAN},{TODAY}\n", dry_run=True)
+    checked = upload(
+        officer, f"loan_id,kind,amount,occurred_on\n{world.loan},repaid,{WAN},{china_today()}\n", dry_run=True
+    )
     assert checked.status_code == 200 and 'role="status"' in checked.get_data(as_text=True)
     missing = officer.post(f"{PAGE}/events/import", data={"csrf_token": csrf_token(officer, PAGE)})
     assert missing.status_code == 422 and 'aria-invalid="true"' in missing.get_data(as_text=True)

@@ -3,7 +3,6 @@ and grant (amount in 万元) through the same domain rules as the API; refusals 
 nothing written; CSRF on every form; the SME sees the outcome on its needs page."""
 
 from collections.abc import Callable
-from datetime import date
 
 import pytest
 from flask import Flask
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matchmaker.models import Loan, Proposal, ProposalDecision
+from reference.china_time import china_today
 from tests.api.page_helpers import csrf_token, post_form, sign_in
 from tests.api.proposal_world import World, build_world
 from tests.integration.credit_book import WAN, snapshot
@@ -40,7 +40,7 @@ def grant_form(**changes: str) -> dict[str, str]:
         "amount": "60",
         "rate": "4.35",
         "term_months": "12",
-        "granted_on": date.today().isoformat(),
+        "granted_on": china_today().isoformat(),
         "kind": "first_loan",
     } | changes
 

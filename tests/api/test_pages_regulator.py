@@ -21,12 +21,11 @@ from api.formatting import wan
 from enterprises.models import FinancingNeed
 from matchmaker import stats
 from matchmaker.decisions import grant
-from matchmaker.ledger import china_today
+from reference.china_time import china_today
 from tests.conftest import make_enterprise
 from tests.integration.credit_book import WAN, propose
 from tests.integration.stats_world import World, build_world
 
-TODAY = china_today()
 REGION = "110105"
 LONE_REGION = "某市孤岛区"
 
@@ -42,14 +41,16 @@ def world(db_session: Session) -> World:
         amount=50 * WAN,
         purpose="working_capital",
         term_months=12,
-        needed_by=TODAY + timedelta(days=30),
+        needed_by=china_today() + timedelta(days=30),
         collateral_offered=[],
     )
     db_session.add(need)
     db_session.flush()
     product = built.products[0]
     proposal = propose(db_session, need, product)
-    grant(db_session, proposal, built.officers[product.bank_id], 50 * WAN, product.rate_min, 12, TODAY, "new_loan")
+    grant(
+        db_session, proposal, built.officers[product.bank_id], 50 * WAN, product.rate_min, 12, china_today(), "new_loan"
+    )
     db_session.commit()
     return built
 
@@ -82,7 +83,7 @@ def glance(html: str, figure: str) -> str:
 
 def quarter() -> tuple[str, str]:
     """The last 300 days, as the bounds the form takes."""
-    return (TODAY - timedelta(days=300)).isoformat(), TODAY.isoformat()
+    return (china_today() - timedelta(days=300)).isoformat(), china_today().isoformat()
 
 
 def signed_in_client(client: FlaskClient, db_session: Session, token: str) -> FlaskClient:
@@ -126,7 +127,7 @@ def test_the_figures_equal_the_statistics_for_the_same_filter(
 ) -> None:
     start, end = quarter()
     html = page_text(regulator.get(f"/regulator?region={REGION}&from={start}&to={end}&group_by=bank"))
-    flt = stats.StatsFilter(date_from=TODAY - timedelta(days=300), date_to=TODAY, region=REGION)
+    flt = stats.StatsFilter(date_from=china_today() - timedelta(days=300), date_to=china_today(), region=REGION)
     overall, by_bank = stats.totals(db_session, flt, "bank")
     assert overall.loans and not overall.suppressed
     assert glance(html, "granted_amount") == wan(overall.granted_amount)
@@ -209,7 +210,7 @@ def test_the_csv_downloads_carry_the_filters_and_the_same_figures(
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     header, total, groups = rows[0], rows[1], rows[2:]
     assert header[3:] == [column.en for column in stats.TOTALS_COLUMNS]  # after group key, group, suppressed
-    flt = stats.StatsFilter(date_from=TODAY - timedelta(days=300), date_to=TODAY, region=REGION)
+    flt = stats.StatsFilter(date_from=china_today() - timedelta(days=300), date_to=china_today(), region=REGION)
     overall, by_size = stats.totals(db_session, flt, "size_class")
     granted = header.index("credit granted (yuan)")
     assert total[granted] == str(overall.granted_amount)

@@ -1,7 +1,7 @@
 """The SME's web forms through the Flask test client: register, sign in, profile, needs."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from enterprises.models import Enterprise, FinancialProfile, FinancingNeed
+from reference.china_time import china_today
 from tests.conftest import valid_uscc
 
 
@@ -124,7 +125,7 @@ def test_pages_need_a_signed_in_enterprise(client: FlaskClient) -> None:
 
 def test_profile_form_accepts_amounts_as_people_type_them(forms: FlaskClient, db_session: Session) -> None:
     forms.post("/register", data=registration_form())
-    year = date.today().year - 1
+    year = china_today().year - 1
     response = forms.post(
         f"/enterprise/profiles/{year}",
         data={
@@ -153,7 +154,7 @@ def test_profile_form_accepts_amounts_as_people_type_them(forms: FlaskClient, db
 
 def test_a_bad_profile_is_shown_again_with_errors_and_nothing_stored(forms: FlaskClient, db_session: Session) -> None:
     forms.post("/register", data=registration_form())
-    year = date.today().year
+    year = china_today().year
     response = forms.post(
         f"/enterprise/profiles/{year}",
         data={"annual_revenue": "abc", "net_profit": "1", "total_assets": "-5", "total_liabilities": ""},
@@ -171,7 +172,7 @@ def need_form(**changes: Any) -> dict[str, Any]:
         "amount": "50.5",
         "purpose": "equipment",
         "term_months": "24",
-        "needed_by": (date.today() + timedelta(days=20)).isoformat(),
+        "needed_by": (china_today() + timedelta(days=20)).isoformat(),
         "collateral_offered": ["real_estate"],
         "max_rate": "4.8",
         "note": "<script>alert('x')</script>",
@@ -198,7 +199,7 @@ def test_a_need_is_submitted_listed_and_withdrawn(forms: FlaskClient, db_session
         ({"amount": "0.05"}, "amount"),  # 500 yuan, under the 1,000 yuan minimum
         ({"amount": "2,000,000"}, "amount"),  # 200 亿元
         ({"term_months": "0"}, "term_months"),
-        ({"needed_by": (date.today() - timedelta(days=1)).isoformat()}, "needed_by"),
+        ({"needed_by": (china_today() - timedelta(days=1)).isoformat()}, "needed_by"),
         ({"purpose": ""}, "purpose"),
     ],
 )
@@ -239,7 +240,7 @@ def test_every_sme_page_renders_in_both_languages(forms: FlaskClient, lang: str)
         "/enterprise",
         "/enterprise/edit",
         "/enterprise/profiles",
-        f"/enterprise/profiles/{date.today().year}",
+        f"/enterprise/profiles/{china_today().year}",
         "/needs",
         "/needs/new",
     ):
@@ -251,7 +252,7 @@ def test_the_enterprise_page_shows_the_score_with_its_reasons(forms: FlaskClient
     forms.post("/register", data=registration_form())
     before = forms.get("/enterprise")
     assert "信用评分根据企业财务信息计算" in before.text  # no profile yet
-    year = date.today().year - 1
+    year = china_today().year - 1
     risky = {
         "annual_revenue": "1,000",
         "net_profit": "-80",
@@ -270,7 +271,7 @@ def test_the_enterprise_page_shows_the_score_with_its_reasons(forms: FlaskClient
 
 def test_the_enterprise_page_says_when_scoring_is_unavailable(forms: FlaskClient) -> None:
     forms.post("/register", data=registration_form())
-    year = date.today().year - 1
+    year = china_today().year - 1
     forms.post(
         f"/enterprise/profiles/{year}",
         data={"annual_revenue": "100", "net_profit": "5", "total_assets": "80", "total_liabilities": "20"},

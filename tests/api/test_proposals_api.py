@@ -4,7 +4,7 @@ decision on its need."""
 
 import json
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from reference.china_time import china_today
 from tests.api.proposal_world import World, build_world, grant_body
 from tests.conftest import auth
 from tests.integration.credit_book import WAN, snapshot
@@ -25,7 +26,7 @@ def world(app: Flask, make_token: Callable[..., str]) -> World:
 def operations(w: World) -> list[tuple[str, str, dict[str, Any] | None]]:
     """Every operation on bank 1's proposal and loan, with a body the owner could send."""
     proposal, loan = f"/api/v1/proposals/{w.proposal}", f"/api/v1/loans/{w.loan}"
-    event = {"kind": "repaid", "amount": 10 * WAN, "occurred_on": date.today().isoformat()}
+    event = {"kind": "repaid", "amount": 10 * WAN, "occurred_on": china_today().isoformat()}
     return [
         ("GET", "/api/v1/proposals", None),
         ("GET", proposal, None),
@@ -114,7 +115,7 @@ def test_a_grant_smaller_than_asked_after_accepting_reaches_the_sme(client: Flas
         "amount": 60 * WAN,
         "rate": 4.35,
         "term_months": 12,
-        "granted_on": date.today().isoformat(),
+        "granted_on": china_today().isoformat(),
         "kind": "first_loan",
     }
     assert need["amount"] == 100 * WAN  # the need as asked; the grant is smaller
@@ -143,7 +144,7 @@ def test_a_rejection_reaches_the_sme_in_plain_words(client: FlaskClient, world: 
         ("grant", grant_body(amount=150 * WAN), 422, "amount"),  # more than the need of 100 万元
         ("grant", grant_body(amount=60.5 * WAN + 0.5), 422, "amount"),
         ("grant", grant_body(rate=9.9), 422, "rate"),
-        ("grant", grant_body(granted_on=(date.today() + timedelta(days=2)).isoformat()), 422, "granted_on"),
+        ("grant", grant_body(granted_on=(china_today() + timedelta(days=2)).isoformat()), 422, "granted_on"),
         ("grant", grant_body(kind="gift"), 422, "kind"),
         ("grant", grant_body(kind="new_loan") | {"term_months": None}, 422, "term_months"),
     ],
@@ -174,7 +175,7 @@ def test_a_bank_reports_loan_events_and_bad_ones_are_refused(
     client: FlaskClient, world: World, db_session: Session
 ) -> None:
     bank, url = auth(world.tokens["bank1"]), f"/api/v1/loans/{world.loan}/events"
-    today = date.today().isoformat()
+    today = china_today().isoformat()
     repaid = client.post(
         url, json={"kind": "repaid", "amount": 20 * WAN, "occurred_on": today, "note": "按期"}, headers=bank
     )

@@ -19,7 +19,7 @@ from api.pages.regulator import quarters
 from db import migrate
 from db.engine import make_engine, make_session_factory
 from matchmaker import stats
-from matchmaker.ledger import china_today
+from reference.china_time import china_today
 from tests.e2e.conftest import gunicorn_server
 from tests.integration.stats_world import REGIONS, build_world
 

@@ -1,9 +1,10 @@
 """An SME owner's first visit, in a real browser against a real server."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from playwright.sync_api import Page, expect
 
+from reference.china_time import china_today
 from tests.conftest import valid_uscc
 
 
@@ -30,7 +31,7 @@ def test_register_fill_the_profile_submit_a_need_and_see_it(live_server: str, pa
     page.click("form.form button[type=submit]")
     expect(page.locator(".flash-success")).to_contain_text("某市云杉软件有限公司")
 
-    year = date.today().year - 1
+    year = china_today().year - 1
     page.click(f"a[href='/enterprise/profiles/{year}']")
     page.fill("#f-annual_revenue", "1,800")
     page.fill("#f-net_profit", "120.5")
@@ -50,7 +51,7 @@ def test_register_fill_the_profile_submit_a_need_and_see_it(live_server: str, pa
     page.fill("#f-amount", "80")
     page.select_option("#f-purpose", "technology_upgrade")
     page.fill("#f-term_months", "24")
-    page.fill("#f-needed_by", (date.today() + timedelta(days=45)).isoformat())
+    page.fill("#f-needed_by", (china_today() + timedelta(days=45)).isoformat())
     page.check("#f-collateral_offered-ip_pledge")
     page.fill("#f-max_rate", "4.5")
     page.click("form.form button[type=submit]")

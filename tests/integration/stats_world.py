@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from accounts.models import Account
 from enterprises.models import Enterprise, FinancingNeed
 from matchmaker.decisions import BANK_DECISIONS, accept, expire_overdue, grant, reject
-from matchmaker.ledger import LedgerError, china_today, record_event
+from matchmaker.ledger import LedgerError, record_event
 from matchmaker.models import CreditEvent, Loan, Proposal, ProposalDecision
 from products.models import LoanProduct
 from products.schemas import ProductSchema
 from products.service import create_product
+from reference.china_time import CHINA, china_today
 from tests.conftest import make_enterprise, product
 from tests.integration.credit_book import WAN, make_book, propose
 
@@ -131,7 +132,7 @@ def _decide(
     if left < loan_product.amount_min:
         return
     amount = rng.randint(loan_product.amount_min // WAN, min(left, loan_product.amount_max) // WAN) * WAN
-    granted_on = min(today, proposal.created_at.date() + timedelta(days=rng.randint(0, 20)))
+    granted_on = min(today, proposal.created_at.astimezone(CHINA).date() + timedelta(days=rng.randint(0, 20)))
     kind = (
         "first_loan" if enterprise.first_time_borrower and rng.random() < 0.7 else rng.choice(("new_loan", "renewal"))
     )

@@ -1,7 +1,7 @@
 """The audit log: each kind of change writes one entry with its actor, time and changed fields in the same
 transaction; refused changes write none; the database refuses to change or delete an entry."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,9 @@ from products.errors import ProductError
 from products.importing import ImportRejected, import_products, parse_csv
 from products.models import LoanProduct
 from products.service import update_product, withdraw_product
+from reference.china_time import china_today
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, Book, make_book, propose
-
-TODAY = date.today()
 
 
 @pytest.fixture
@@ -77,7 +76,7 @@ def test_creating_a_product_records_all_its_fields_and_the_officer(db_session: S
 def test_a_product_update_records_only_the_changed_fields_and_its_identifiers(db_session: Session, book: Book) -> None:
     product = book.product
     old_rate, old_valid_to = product.rate_max, product.valid_to
-    new_valid_to = TODAY + timedelta(days=400)
+    new_valid_to = china_today() + timedelta(days=400)
     update_product(
         db_session, product, {"rate_max": 9.5, "valid_to": new_valid_to, "quota": product.quota}, actor=book.officer
     )
@@ -172,7 +171,7 @@ def test_a_full_grant_records_the_decision_the_loan_and_the_withdrawn_proposals(
     chosen = propose(db_session, need, book.product)
     other_book = make_book(db_session, "B2")
     other = propose(db_session, need, other_book.product)
-    loan = grant(db_session, chosen, book.officer, 100 * WAN, 4.2, 12, TODAY, "first_loan")
+    loan = grant(db_session, chosen, book.officer, 100 * WAN, 4.2, 12, china_today(), "first_loan")
     db_session.commit()
 
     decision = latest(db_session, "proposal", chosen.id)
@@ -193,7 +192,7 @@ def test_a_full_grant_records_the_decision_the_loan_and_the_withdrawn_proposals(
         "amount": 100 * WAN,
         "outstanding": 100 * WAN,
         "status": "current",
-        "granted_on": TODAY.isoformat(),
+        "granted_on": china_today().isoformat(),
         "proposal_id": chosen.id,
     }
 
@@ -205,7 +204,7 @@ def test_refused_decisions_write_no_entry(db_session: Session, book: Book) -> No
     with pytest.raises(DecisionError):
         reject(db_session, proposal, book.officer, "bad_mood")
     with pytest.raises(DecisionError):  # more than the product's maximum
-        grant(db_session, proposal, book.officer, 300 * WAN, 4.2, 12, TODAY, "first_loan")
+        grant(db_session, proposal, book.officer, 300 * WAN, 4.2, 12, china_today(), "first_loan")
     db_session.commit()
     accept(db_session, proposal, book.officer)
     db_session.commit()
@@ -235,9 +234,9 @@ def test_expiry_is_recorded_as_the_system(db_session: Session, book: Book) -> No
 
 def test_loan_events_record_the_balance_and_status_before_and_after(db_session: Session, book: Book) -> None:
     proposal = propose(db_session, enterprise_with_need(db_session, 1, amount_wan=200), book.product)
-    loan = grant(db_session, proposal, book.officer, 100 * WAN, 4.0, 12, TODAY, "first_loan")
+    loan = grant(db_session, proposal, book.officer, 100 * WAN, 4.0, 12, china_today(), "first_loan")
     db_session.commit()
-    repaid = record_event(db_session, loan, "repaid", 30 * WAN, TODAY, book.officer, note="第一期")
+    repaid = record_event(db_session, loan, "repaid", 30 * WAN, china_today(), book.officer, note="第一期")
     db_session.commit()
     entry = latest(db_session, "loan", loan.id)
     ids = {"event_id": repaid.id, "event_kind": "repaid", "event_amount": 30 * WAN}
@@ -245,8 +244,8 @@ def test_loan_events_record_the_balance_and_status_before_and_after(db_session: 
     assert entry.before == ids | {"outstanding": 100 * WAN, "status": "current"}
     assert entry.after == ids | {"outstanding": 70 * WAN, "status": "current"}
 
-    overdue = record_event(db_session, loan, "overdue", 10 * WAN, TODAY, book.officer)
-    renewed = record_event(db_session, loan, "renewed", 70 * WAN, TODAY, book.officer, term_months=24)
+    overdue = record_event(db_session, loan, "overdue", 10 * WAN, china_today(), book.officer)
+    renewed = record_event(db_session, loan, "renewed", 70 * WAN, china_today(), book.officer, term_months=24)
     db_session.commit()
     overdue_entry, renewed_entry = entries(db_session, "loan", loan.id)[-2:]
     assert overdue_entry.after is not None and overdue_entry.after["event_id"] == overdue.id
@@ -259,11 +258,11 @@ def test_loan_events_record_the_balance_and_status_before_and_after(db_session: 
 
 def test_a_refused_loan_event_writes_no_entry(db_session: Session, book: Book) -> None:
     proposal = propose(db_session, enterprise_with_need(db_session, 1), book.product)
-    loan = grant(db_session, proposal, book.officer, 100 * WAN, 4.0, 12, TODAY, "first_loan")
+    loan = grant(db_session, proposal, book.officer, 100 * WAN, 4.0, 12, china_today(), "first_loan")
     db_session.commit()
     count = len(entries(db_session))
     with pytest.raises(LedgerError):
-        record_event(db_session, loan, "repaid", 101 * WAN, TODAY, book.officer)
+        record_event(db_session, loan, "repaid", 101 * WAN, china_today(), book.officer)
     db_session.commit()
     assert len(entries(db_session)) == count
 

@@ -5,7 +5,6 @@ classification_discrepancies and need_copy_discrepancies, filled by migrations 0
 
 import threading
 import time
-from datetime import date
 
 import pytest
 from flask import Flask
@@ -20,6 +19,7 @@ from enterprises.service import update_enterprise
 from matchmaker.classification_copies import classification_discrepancies
 from matchmaker.decisions import grant
 from matchmaker.models import Loan, Proposal
+from reference.china_time import china_today
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, make_book, need_like, propose
 
@@ -30,7 +30,7 @@ def granted(session: Session) -> tuple[Enterprise, Loan]:
     book = make_book(session, quota=1_000 * WAN)
     need = enterprise_with_need(session, 1, amount_wan=100)
     loan = grant(
-        session, propose(session, need, book.product), book.officer, 50 * WAN, 4.0, 12, date.today(), "new_loan"
+        session, propose(session, need, book.product), book.officer, 50 * WAN, 4.0, 12, china_today(), "new_loan"
     )
     session.commit()
     return session.get_one(Enterprise, need.enterprise_id), loan

@@ -1,7 +1,7 @@
 """A bank's decisions on proposals: accept, reject, grant (with the quota held by the database), expiry."""
 
 import threading
-from datetime import date, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from matchmaker.decisions import DecisionError, accept, expire_overdue, grant, r
 from matchmaker.ledger import product_granted_total_from_ledger, reconcile
 from matchmaker.models import CreditEvent, Loan, Proposal, ProposalDecision
 from products.models import LoanProduct
+from reference.china_time import CHINA, china_today
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, Book, make_book, propose, snapshot
 
@@ -35,7 +36,7 @@ def terms(**changes: Any) -> dict[str, Any]:
         "amount": 100 * WAN,
         "rate": 4.2,
         "term_months": 12,
-        "granted_on": date.today(),
+        "granted_on": china_today(),
         "kind": "first_loan",
     } | changes
 
@@ -112,7 +113,7 @@ def test_a_grant_in_full_writes_loan_event_and_total_and_closes_the_need(db_sess
     )
     event = db_session.scalars(select(CreditEvent)).one()
     assert (event.kind, event.amount, event.balance_before, event.balance_after) == ("granted", 100 * WAN, 0, 100 * WAN)
-    assert event.actor_account_id == book.officer.id and event.occurred_on == date.today()
+    assert event.actor_account_id == book.officer.id and event.occurred_on == china_today()
     db_session.expire_all()
     assert db_session.get(LoanProduct, book.product.id).granted_total == 100 * WAN
     assert product_granted_total_from_ledger(db_session, book.product.id) == 100 * WAN
@@ -155,8 +156,8 @@ def test_a_partial_grant_alone_settles_the_need_as_granted(db_session: Session, 
         ({"rate": 6.01}, "rate"),
         ({"term_months": 0}, "term_months"),
         ({"term_months": 37}, "term_months"),
-        ({"granted_on": date.today() + timedelta(days=2)}, "granted_on"),
-        ({"granted_on": date.today() - timedelta(days=30)}, "granted_on"),
+        ({"granted_on": china_today() + timedelta(days=2)}, "granted_on"),
+        ({"granted_on": china_today() - timedelta(days=30)}, "granted_on"),
         ({"kind": "gift"}, "kind"),
     ],
 )
@@ -167,6 +168,23 @@ def test_grants_outside_the_rules_are_refused_and_write_nothing(
     proposal = propose(db_session, need, book.product)
     db_session.commit()
     refused(db_session, lambda: grant(db_session, proposal, book.officer, **terms(**changes)), 422, field)
+
+
+def test_a_grant_is_dated_no_earlier_than_the_proposals_day_in_china(db_session: Session, book: Book) -> None:
+    """A proposal made at 07:00 in China was made at 23:00 the day before in UTC: that UTC day is not its day."""
+    made = datetime.combine(china_today() - timedelta(days=3), time(23, 0), UTC)
+    need = enterprise_with_need(db_session, 1)
+    need.created_at = made - timedelta(hours=1)
+    proposal = propose(db_session, need, book.product, created_at=made)
+    db_session.commit()
+    refused(
+        db_session,
+        lambda: grant(db_session, proposal, book.officer, **terms(granted_on=made.date())),
+        422,
+        "granted_on",
+    )
+    loan = grant(db_session, proposal, book.officer, **terms(granted_on=made.date() + timedelta(days=1)))
+    assert loan.granted_on == made.astimezone(CHINA).date()
 
 
 def test_above_the_product_maximum_is_refused(db_session: Session) -> None:

@@ -1,7 +1,7 @@
 """The append-only credit ledger: later events and their balance rules, corrections, the triggers that refuse
 UPDATE and DELETE, and the reconciliation of products' granted totals with the ledger."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,10 +19,9 @@ from matchmaker.ledger import (
 )
 from matchmaker.models import CreditEvent, Loan
 from products.models import LoanProduct
+from reference.china_time import china_today
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, Book, make_book, propose, snapshot
-
-TODAY = date.today()
 
 
 @pytest.fixture
@@ -34,13 +33,13 @@ def book(db_session: Session) -> Book:
 
 def new_loan(session: Session, book: Book, amount: int = 100 * WAN, index: int = 1) -> Loan:
     proposal = propose(session, enterprise_with_need(session, index, amount_wan=200), book.product)
-    loan = grant(session, proposal, book.officer, amount, 4.0, 12, TODAY, "first_loan")
+    loan = grant(session, proposal, book.officer, amount, 4.0, 12, china_today(), "first_loan")
     session.commit()
     return loan
 
 
 def event(session: Session, book: Book, loan: Loan, kind: str, amount: int, **more: Any) -> CreditEvent:
-    written = record_event(session, loan, kind, amount, more.pop("occurred_on", TODAY), book.officer, **more)
+    written = record_event(session, loan, kind, amount, more.pop("occurred_on", china_today()), book.officer, **more)
     session.commit()
     return written
 
@@ -49,7 +48,7 @@ def refused(session: Session, book: Book, loan: Loan, kind: str, amount: int, fi
     """The event is refused naming ``field``, and nothing is written even when the caller commits."""
     before = snapshot(session)
     with pytest.raises(LedgerError) as caught:
-        record_event(session, loan, kind, amount, more.pop("occurred_on", TODAY), book.officer, **more)
+        record_event(session, loan, kind, amount, more.pop("occurred_on", china_today()), book.officer, **more)
     session.commit()
     assert field in caught.value.errors
     assert snapshot(session) == before
@@ -94,8 +93,8 @@ def test_overdue_default_and_renewal_mark_the_loan(db_session: Session, book: Bo
         ("payday", 10 * WAN, {}, "kind"),
         ("repaid", 0, {}, "amount"),
         ("repaid", -5, {}, "amount"),
-        ("repaid", 10 * WAN, {"occurred_on": TODAY - timedelta(days=1)}, "occurred_on"),  # before the grant
-        ("repaid", 10 * WAN, {"occurred_on": TODAY + timedelta(days=2)}, "occurred_on"),
+        ("repaid", 10 * WAN, {"occurred_on": china_today() - timedelta(days=1)}, "occurred_on"),  # before the grant
+        ("repaid", 10 * WAN, {"occurred_on": china_today() + timedelta(days=2)}, "occurred_on"),
         ("repaid", 10 * WAN, {"term_months": 6}, "term_months"),
         ("renewed", 10 * WAN, {"term_months": 0}, "term_months"),
     ],
@@ -138,7 +137,7 @@ def test_correcting_a_grant_moves_the_granted_total_within_the_quota(db_session:
     assert product_granted_total_from_ledger(db_session, book.product.id) == 180 * WAN
     before = snapshot(db_session)
     with pytest.raises(LedgerError) as caught:
-        record_event(db_session, loan, "corrected", 121 * WAN, TODAY, book.officer, corrects=granted)
+        record_event(db_session, loan, "corrected", 121 * WAN, china_today(), book.officer, corrects=granted)
     db_session.rollback()
     assert caught.value.status == 409 and snapshot(db_session) == before
     assert reconcile(db_session) == []

@@ -16,15 +16,17 @@ from matchmaker.decisions import grant
 from matchmaker.ledger import record_event
 from matchmaker.ledger_outcomes import ledger_outcomes, months_between
 from matchmaker.models import Loan, ScoringModel
+from reference.china_time import china_today
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, Book, make_book, propose
 
-TODAY = date.today()
 _index = iter(range(10_000))
 
 
-def new_loan(session: Session, book: Book, granted_on: date = TODAY, debt_ratio: float = 0.4) -> Loan:
-    """A 100 万 loan to a new enterprise whose profile of the year before the grant shows ``debt_ratio``."""
+def new_loan(session: Session, book: Book, granted_on: date | None = None, debt_ratio: float = 0.4) -> Loan:
+    """A 100 万 loan, granted today unless ``granted_on`` says otherwise, to a new enterprise whose profile of the
+    year before the grant shows ``debt_ratio``."""
+    granted_on = granted_on or china_today()
     need = enterprise_with_need(session, next(_index))
     enterprise = need.enterprise
     year = granted_on.year - 1
@@ -43,22 +45,22 @@ def new_loan(session: Session, book: Book, granted_on: date = TODAY, debt_ratio:
 def test_outcomes_follow_the_documented_rules(db_session: Session) -> None:
     book = make_book(db_session, quota=5_000 * WAN)
     repaid, overdue, defaulted = new_loan(db_session, book), new_loan(db_session, book), new_loan(db_session, book)
-    seasoned = new_loan(db_session, book, TODAY - timedelta(days=400))
+    seasoned = new_loan(db_session, book, china_today() - timedelta(days=400))
     young = new_loan(db_session, book)
     mistaken = new_loan(db_session, book)  # an overdue report corrected to 0: not bad, and still young
-    record_event(db_session, repaid, "repaid", 100 * WAN, TODAY, book.officer)
-    record_event(db_session, overdue, "overdue", 10 * WAN, TODAY, book.officer)
-    record_event(db_session, overdue, "repaid", 100 * WAN, TODAY, book.officer)  # trouble stays trouble
-    record_event(db_session, defaulted, "defaulted", 100 * WAN, TODAY, book.officer)
-    wrong = record_event(db_session, mistaken, "overdue", 5 * WAN, TODAY, book.officer)
-    record_event(db_session, mistaken, "corrected", -5 * WAN, TODAY, book.officer, corrects=wrong)
+    record_event(db_session, repaid, "repaid", 100 * WAN, china_today(), book.officer)
+    record_event(db_session, overdue, "overdue", 10 * WAN, china_today(), book.officer)
+    record_event(db_session, overdue, "repaid", 100 * WAN, china_today(), book.officer)  # trouble stays trouble
+    record_event(db_session, defaulted, "defaulted", 100 * WAN, china_today(), book.officer)
+    wrong = record_event(db_session, mistaken, "overdue", 5 * WAN, china_today(), book.officer)
+    record_event(db_session, mistaken, "corrected", -5 * WAN, china_today(), book.officer, corrects=wrong)
     no_profile = new_loan(db_session, book)
-    record_event(db_session, no_profile, "repaid", 100 * WAN, TODAY, book.officer)
+    record_event(db_session, no_profile, "repaid", 100 * WAN, china_today(), book.officer)
     for profile in db_session.get_one(Enterprise, no_profile.enterprise_id).profiles:
-        profile.fiscal_year = TODAY.year  # its only statements are of the grant's own year
+        profile.fiscal_year = china_today().year  # its only statements are of the grant's own year
     db_session.commit()
 
-    found = ledger_outcomes(db_session, TODAY)
+    found = ledger_outcomes(db_session, china_today())
     labels = dict(zip(found.loan_ids, found.labels, strict=True))
     assert labels == {repaid.id: 0, overdue.id: 1, defaulted.id: 1, seasoned.id: 0}
     assert young.id not in labels and mistaken.id not in labels
@@ -84,9 +86,9 @@ def test_train_from_ledger_refuses_too_few_outcomes_then_trains_and_registers(
     good = [new_loan(db_session, book, debt_ratio=0.3 + 0.02 * i) for i in range(12)]
     troubled = [new_loan(db_session, book, debt_ratio=0.6 + 0.03 * i) for i in range(10)]
     for loan in good:
-        record_event(db_session, loan, "repaid", 100 * WAN, TODAY, book.officer)
+        record_event(db_session, loan, "repaid", 100 * WAN, china_today(), book.officer)
     for loan in troubled[:3]:
-        record_event(db_session, loan, "overdue", 20 * WAN, TODAY, book.officer)
+        record_event(db_session, loan, "overdue", 20 * WAN, china_today(), book.officer)
     db_session.commit()
 
     code, output = train(app, tmp_path / "refused")
@@ -97,7 +99,7 @@ def test_train_from_ledger_refuses_too_few_outcomes_then_trains_and_registers(
     assert db_session.scalar(select(ScoringModel)) is None
 
     for loan in troubled[3:]:
-        record_event(db_session, loan, "defaulted", 100 * WAN, TODAY, book.officer)
+        record_event(db_session, loan, "defaulted", 100 * WAN, china_today(), book.officer)
     db_session.commit()
     code, output = train(app, tmp_path / "ledger")
     assert code == 0, output
@@ -107,7 +109,9 @@ def test_train_from_ledger_refuses_too_few_outcomes_then_trains_and_registers(
     row = db_session.scalars(select(ScoringModel)).one()
     assert row.platform and not row.active and row.version == report["model_version"]
 
-    record_event(db_session, new_loan(db_session, book, debt_ratio=0.25), "repaid", 100 * WAN, TODAY, book.officer)
+    record_event(
+        db_session, new_loan(db_session, book, debt_ratio=0.25), "repaid", 100 * WAN, china_today(), book.officer
+    )
     db_session.commit()  # a ledger with one more outcome: another model, another version
     code, output = train(app, tmp_path / "active", "--activate")
     assert code == 0, output

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from db import migrate
 from matchmaker.decisions import grant
-from matchmaker.ledger import LedgerError, LoanDiscrepancy, china_today, loan_figure_discrepancies, record_event
+from matchmaker.ledger import LedgerError, LoanDiscrepancy, loan_figure_discrepancies, record_event
 from matchmaker.models import CreditEvent, Loan
+from reference.china_time import china_today
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import LOAN_FIGURES, WAN, Book, make_book, propose
 
-TODAY = china_today()  # the business date, as the need's submission day is counted (UTC+8)
 FIGURES = tuple(column.key for column in LOAN_FIGURES)
 
 
@@ -30,7 +30,7 @@ def book(db_session: Session) -> Book:
 
 def new_loan(session: Session, book: Book, amount: int = 100 * WAN, index: int = 1, **need: Any) -> Loan:
     proposal = propose(session, enterprise_with_need(session, index, amount_wan=200, **need), book.product)
-    loan = grant(session, proposal, book.officer, amount, 4.0, 12, TODAY, "first_loan")
+    loan = grant(session, proposal, book.officer, amount, 4.0, 12, china_today(), "first_loan")
     session.commit()
     return loan
 
@@ -46,7 +46,7 @@ def figures(**changed: int) -> dict[str, int]:
 
 
 def write(session: Session, book: Book, loan: Loan, kind: str, amount: int, **more: Any) -> CreditEvent:
-    return record_event(session, loan, kind, amount, TODAY, book.officer, **more)
+    return record_event(session, loan, kind, amount, china_today(), book.officer, **more)
 
 
 def test_a_grant_keeps_its_amount_and_what_the_need_offered(db_session: Session, book: Book) -> None:
@@ -147,7 +147,9 @@ def test_the_migration_fills_the_figures_from_the_ledger(migrated_session: tuple
     for index, offered in enumerate(offers):
         need = enterprise_with_need(session, index, amount_wan=200, collateral_offered=offered)
         need.created_at -= timedelta(days=3 * index)
-        loan = grant(session, propose(session, need, book.product), book.officer, 100 * WAN, 4.0, 12, TODAY, "new_loan")
+        loan = grant(
+            session, propose(session, need, book.product), book.officer, 100 * WAN, 4.0, 12, china_today(), "new_loan"
+        )
         granted = session.scalars(select(CreditEvent).where(CreditEvent.loan_id == loan.id)).one()
         write(session, book, loan, "corrected", (index + 1) * WAN, corrects=granted)
         if index:

@@ -4,7 +4,6 @@ corrects several grants and a grant on another of the bank's products never wait
 
 import threading
 import time
-from datetime import date
 
 import pytest
 from flask import Flask
@@ -16,6 +15,7 @@ from matchmaker.decisions import grant
 from matchmaker.ledger_import import import_events
 from matchmaker.models import CreditEvent, Loan, Proposal
 from products.importing import ParsedRow
+from reference.china_time import china_today
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, make_book, propose
 
@@ -31,8 +31,8 @@ def test_a_file_of_grant_corrections_and_a_grant_both_go_through(app: Flask, db_
     n1, n2 = (enterprise_with_need(db_session, index, amount_wan=200) for index in (1, 2))
     on_p1, pending_on_p2 = propose(db_session, n1, first.product), propose(db_session, n1, second.product)
     on_p2 = propose(db_session, n2, second.product)
-    l1 = grant(db_session, on_p1, first.officer, 100 * WAN, 4.0, 12, date.today(), "new_loan")
-    l2 = grant(db_session, on_p2, second.officer, 100 * WAN, 4.0, 12, date.today(), "new_loan")
+    l1 = grant(db_session, on_p1, first.officer, 100 * WAN, 4.0, 12, china_today(), "new_loan")
+    l2 = grant(db_session, on_p2, second.officer, 100 * WAN, 4.0, 12, china_today(), "new_loan")
     db_session.commit()
     # The reviewer's case is one bank with both products; here L1 is handed to B2 so that B2's file may report
     # on both loans (the locks taken are the same).
@@ -44,7 +44,7 @@ def test_a_file_of_grant_corrections_and_a_grant_both_go_through(app: Flask, db_
 
     rows = [
         ParsedRow(line, {"loan_id": str(loan.id), "kind": "corrected", "amount": str(-WAN),
-                         "occurred_on": date.today().isoformat(), "corrects_event_id": str(granted_event(loan)),
+                         "occurred_on": china_today().isoformat(), "corrects_event_id": str(granted_event(loan)),
                          "note": "核对"})
         for line, loan in ((2, l2), (3, l1))
     ]  # fmt: skip
@@ -55,7 +55,7 @@ def test_a_file_of_grant_corrections_and_a_grant_both_go_through(app: Flask, db_
         with factory() as session:
             proposal = session.get_one(Proposal, pending_on_p2.id)
             officer = session.get_one(Account, second.officer.id)
-            grant(session, proposal, officer, 50 * WAN, 4.0, 12, date.today(), "new_loan")
+            grant(session, proposal, officer, 50 * WAN, 4.0, 12, china_today(), "new_loan")
             session.commit()
             outcome["grant"] = "committed"
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from db import migrate
 from db.kept_columns import Discrepancy
 from matchmaker.decisions import grant
-from matchmaker.ledger import china_today
 from matchmaker.models import Loan
 from matchmaker.previous_loans import (
     first_for_need,
@@ -22,16 +21,16 @@ from matchmaker.previous_loans import (
     previous_loan_discrepancies,
 )
 from matchmaker.scopes import SCOPES
+from reference.china_time import china_today
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, make_book, need_like, propose
 
-TODAY = china_today()
 COLUMNS = tuple(getattr(Loan, previous_loan(scope)) for scope in SCOPES)
 FLAGS = tuple(getattr(Loan, first_for_need(scope)) for scope in SCOPES)
 
 
 def day(days_ago: int) -> date:
-    return TODAY - timedelta(days=days_ago)
+    return china_today() - timedelta(days=days_ago)
 
 
 def loans_of_one_enterprise(session: Session) -> list[Loan]:

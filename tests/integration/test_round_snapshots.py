@@ -1,6 +1,5 @@
 """The round's batched score snapshots, rule texts and weight factors say exactly what the per-pair functions say."""
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from matchmaker.models import Proposal
 from matchmaker.rounds import RoundParams, run_round
 from matchmaker.weights import WeightPolicy, edge_factors, top_factors, weight_factors
 from products.models import LoanProduct
+from reference.china_time import china_today
 from scoring.features import columns_from_records, feature_columns
 from scoring.scorecard import assess
 
@@ -28,7 +28,7 @@ def test_each_proposal_carries_the_score_and_reasons_assess_gives(
     assert proposals
     for proposal in proposals:
         need = db_session.get(FinancingNeed, proposal.need_id)
-        result = assess(model, applicant_record(need.enterprise, need, date.today()))
+        result = assess(model, applicant_record(need.enterprise, need, china_today()))
         assert proposal.score == {
             "model_version": model_row.version,
             "pd": result.pd,
@@ -63,11 +63,11 @@ def test_each_proposal_explains_itself_as_check_and_weight_factors_do_for_its_pa
     for proposal in proposals:
         need = db_session.get(FinancingNeed, proposal.need_id)
         enterprise = need.enterprise
-        record = applicant_record(enterprise, need, date.today())
+        record = applicant_record(enterprise, need, china_today())
         pd = float(model.predict_pd(feature_columns(columns_from_records([record])))[0])
         applicant = Applicant.from_rows(enterprise, enterprise.profiles[-1], need, pd)
         terms = ProductTerms.from_product(db_session.get(LoanProduct, proposal.product_id))
-        eligibility = check(terms, applicant, date.today())
+        eligibility = check(terms, applicant, china_today())
         top = top_factors(weight_factors(terms, applicant, policy))
         assert eligibility.passed
         assert proposal.explanation == {

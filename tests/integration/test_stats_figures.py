@@ -4,7 +4,7 @@ need_submitted_at, also on loans), and each need's funnel figures (proposal_coun
 granted_amount). Written with every decision and ledger write, checked by answer_discrepancies and
 need_figure_discrepancies, and filled by migrations 0012 and 0015 from the decisions, proposals and loans."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from matchmaker.decisions import accept, answer_discrepancies, expire_overdue, g
 from matchmaker.ledger import record_event
 from matchmaker.models import CreditEvent, Loan, Proposal, ProposalDecision
 from matchmaker.need_figures import NeedDiscrepancy, need_figure_discrepancies
+from reference.china_time import CHINA, china_today
 from tests.conftest import enterprise_with_need
 from tests.integration.credit_book import WAN, Book, make_book, propose
 
@@ -43,9 +44,11 @@ def answered_book(session: Session) -> tuple[Book, list[Proposal]]:
     granted, dropped = propose(session, first, book.product), propose(session, first, other.product)
     rejected, expired = (propose(session, enterprise_with_need(session, index), book.product) for index in (1, 2))
     accept(session, granted, book.officer)
-    loan = grant(session, granted, book.officer, 100 * WAN, 4.0, 12, granted.created_at.date(), "new_loan")
+    loan = grant(
+        session, granted, book.officer, 100 * WAN, 4.0, 12, granted.created_at.astimezone(CHINA).date(), "new_loan"
+    )
     grant_event = session.scalars(select(CreditEvent).where(CreditEvent.loan_id == loan.id)).one()
-    record_event(session, loan, "corrected", -5 * WAN, date.today(), book.officer, "核对", corrects=grant_event)
+    record_event(session, loan, "corrected", -5 * WAN, china_today(), book.officer, "核对", corrects=grant_event)
     reject(session, rejected, book.officer, "credit_history")
     accept(session, dropped, other.officer)
     reject(session, dropped, other.officer, "documents_incomplete")

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from enterprises.models import FinancingNeed
 from matchmaker import stats
-from matchmaker.ledger import china_today
 from matchmaker.stats import (
     FunnelRow,
     ReasonCount,
@@ -24,6 +23,7 @@ from matchmaker.stats import (
     totals,
 )
 from matchmaker.stats_sql import STATISTICS_WORK_MEM
+from reference.china_time import china_today
 from tests.integration.credit_book import WAN, need_like
 from tests.integration.stats_world import SmallWorld, build_small_world
 

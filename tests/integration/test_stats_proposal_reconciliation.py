@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from enterprises.models import Enterprise, FinancingNeed
 from enterprises.need_copies import need_copy_discrepancies, submitted_month_discrepancies
 from matchmaker.decisions import BANK_DECISIONS, TAKEN_UP
-from matchmaker.ledger import CHINA, china_today
 from matchmaker.models import Loan, Proposal, ProposalDecision
 from matchmaker.previous_proposals import proposal_discrepancies
 from matchmaker.stats import (
@@ -30,10 +29,9 @@ from matchmaker.stats import (
     funnel,
 )
 from matchmaker.stats_sql import bucket_medians
+from reference.china_time import CHINA, china_today
 from tests.conftest import empty_all_tables, make_app
 from tests.integration.stats_world import build_world
-
-TODAY = china_today()
 
 
 class Book:
@@ -212,10 +210,10 @@ def filters(book: Book) -> list[StatsFilter]:
     bank_id = book.proposals[0].bank_id
     return [
         StatsFilter(),
-        StatsFilter(date_from=TODAY - timedelta(days=150)),
-        StatsFilter(date_from=TODAY - timedelta(days=200), date_to=TODAY - timedelta(days=60)),
+        StatsFilter(date_from=china_today() - timedelta(days=150)),
+        StatsFilter(date_from=china_today() - timedelta(days=200), date_to=china_today() - timedelta(days=60)),
         StatsFilter(bank_id=bank_id),
-        StatsFilter(product_type="credit_loan", date_from=TODAY - timedelta(days=120)),
+        StatsFilter(product_type="credit_loan", date_from=china_today() - timedelta(days=120)),
         StatsFilter(bank_id=bank_id, product_type="credit_loan"),
         # read from the tallies, where the enterprises reclassified after the fact (``book``) moved to
         StatsFilter(size_class="medium"),
@@ -260,9 +258,11 @@ def test_the_funnel_by_need_reconciles(db_session: Session, book: Book) -> None:
 
     for flt in (
         StatsFilter(),
-        StatsFilter(date_from=TODAY - timedelta(days=150)),
-        StatsFilter(date_from=TODAY - timedelta(days=250), date_to=TODAY - timedelta(days=50), region="某市新区"),
-        StatsFilter(size_class="medium", date_from=TODAY - timedelta(days=200)),
+        StatsFilter(date_from=china_today() - timedelta(days=150)),
+        StatsFilter(
+            date_from=china_today() - timedelta(days=250), date_to=china_today() - timedelta(days=50), region="某市新区"
+        ),
+        StatsFilter(size_class="medium", date_from=china_today() - timedelta(days=200)),
     ):
         needs = [
             need
@@ -304,8 +304,8 @@ def test_one_pass_gives_the_banks_view_and_the_funnel_by_bank(db_session: Sessio
         *filters(book),
         StatsFilter(product_type="credit_loan"),
         StatsFilter(region=region, size_class=size_class, industry=industry),
-        StatsFilter(region=region, date_from=TODAY - timedelta(days=180)),
-        StatsFilter(date_to=TODAY - timedelta(days=30)),
+        StatsFilter(region=region, date_from=china_today() - timedelta(days=180)),
+        StatsFilter(date_to=china_today() - timedelta(days=30)),
     ]
     assert sum(flt.has_period for flt in chosen) == 6
     for flt in chosen:
@@ -355,18 +355,18 @@ def test_a_period_holding_every_day_of_the_book_is_dropped(db_session: Session, 
     days += [need.created_at.astimezone(CHINA).date() for need in book.needs]
     days += db_session.scalars(select(Loan.granted_on)).all()
     first, last = min(days), max(days)
-    assert last <= TODAY
+    assert last <= china_today()
     whole = StatsFilter(size_class="medium")
     for kept_whole in (
         StatsFilter(date_from=first, size_class="medium"),
-        StatsFilter(date_from=first - timedelta(days=400), date_to=TODAY, size_class="medium"),
-        StatsFilter(date_to=TODAY + timedelta(days=1), size_class="medium"),
+        StatsFilter(date_from=first - timedelta(days=400), date_to=china_today(), size_class="medium"),
+        StatsFilter(date_to=china_today() + timedelta(days=1), size_class="medium"),
     ):
         assert drop_period_holding_everything(db_session, kept_whole) == whole, str(kept_whole)
     regional = StatsFilter(date_from=date(2000, 1, 1), region="某市新区")  # not tallied, the same rows all the same
     assert drop_period_holding_everything(db_session, regional) == StatsFilter(region="某市新区")
     for partial in (
         StatsFilter(date_from=first + timedelta(days=1)),
-        StatsFilter(date_to=TODAY - timedelta(days=1)),
+        StatsFilter(date_to=china_today() - timedelta(days=1)),
     ):
         assert drop_period_holding_everything(db_session, partial) == partial, str(partial)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from enterprises.models import Enterprise
 from matchmaker.classification_copies import classification_discrepancies
 from matchmaker.decisions import answer_discrepancies
-from matchmaker.ledger import CHINA, china_today, loan_figure_discrepancies
+from matchmaker.ledger import loan_figure_discrepancies
 from matchmaker.models import Loan
 from matchmaker.need_figures import need_figure_discrepancies
 from matchmaker.previous_loans import grant_month_discrepancies, previous_loan_discrepancies
@@ -32,10 +32,9 @@ from matchmaker.stats import (
     totals,
     totals_and_risk,
 )
+from reference.china_time import CHINA, china_today
 from tests.conftest import empty_all_tables, make_app
 from tests.integration.stats_world import REGIONS, LedgerRows, World, build_world, read_rows
-
-TODAY = china_today()
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +77,15 @@ def filters(rows: LedgerRows) -> list[StatsFilter]:
     bank_id = rows.loans[0].bank_id
     return [
         StatsFilter(),
-        StatsFilter(date_from=TODAY - timedelta(days=200), date_to=TODAY - timedelta(days=60)),
+        StatsFilter(date_from=china_today() - timedelta(days=200), date_to=china_today() - timedelta(days=60)),
         StatsFilter(bank_id=bank_id),
         StatsFilter(product_type="receivables_pledge_loan"),
         StatsFilter(region="某市城区"),
         StatsFilter(size_class="small"),
         StatsFilter(industry="C"),
-        StatsFilter(date_from=TODAY - timedelta(days=300), bank_id=bank_id, size_class="micro"),
-        StatsFilter(date_from=TODAY - timedelta(days=120), product_type="credit_loan"),
-        StatsFilter(date_from=TODAY - timedelta(days=150), bank_id=bank_id, product_type="credit_loan"),
+        StatsFilter(date_from=china_today() - timedelta(days=300), bank_id=bank_id, size_class="micro"),
+        StatsFilter(date_from=china_today() - timedelta(days=120), product_type="credit_loan"),
+        StatsFilter(date_from=china_today() - timedelta(days=150), bank_id=bank_id, product_type="credit_loan"),
     ]
 
 
