@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.api.page_helpers import add_product, sign_in
+from tests.conftest import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "api" / "translations"
@@ -142,6 +143,7 @@ def test_error_pages_use_the_layout_in_the_chosen_language(app: Flask) -> None:
     def broken() -> str:
         raise RuntimeError("a bug")
 
+    app = make_app(app.config["DATABASE_URL"])  # an app of its own, to add a route to
     app.add_url_rule("/broken", "broken", broken)
     client = app.test_client()
     failed = client.get("/broken")
@@ -150,6 +152,7 @@ def test_error_pages_use_the_layout_in_the_chosen_language(app: Flask) -> None:
     missing = client.get("/no-such-page?lang=en")
     assert missing.status_code == 404
     assert '<html lang="en">' in missing.get_data(as_text=True) and "Page not found" in missing.get_data(as_text=True)
+    app.extensions["engine"].dispose()
 
 
 def test_chinese_is_the_default_even_for_an_english_browser(client: FlaskClient) -> None:
