@@ -6,6 +6,10 @@ FORWARDED_ALLOW_IPS."""
 
 import os
 import sys
+from datetime import timedelta
+from typing import Any
+
+from gunicorn.glogging import Logger
 
 MAX_DEFAULT_WORKERS = 8  # more workers than this only add SQLite write contention and memory
 DEFAULT_THREADS = 4
@@ -52,6 +56,20 @@ control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger, whose access lines hide a password-reset link's token wherever the request shows it:
+    the request line, the path, a referring page (api.log_privacy)."""
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> dict[str, Any]:
+        from api.log_privacy import without_secrets  # in a worker, which has loaded the app already
+
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {name: without_secrets(value) if isinstance(value, str) else value for name, value in atoms.items()}
+
+
+logger_class = AccessLogger
 
 # Which proxies may set X-Forwarded-Proto / X-Forwarded-For (comma-separated addresses, or "*").
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")

@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge, ServiceUnavailable
 
+from api.log_privacy import without_secrets
+
 log = logging.getLogger(__name__)
 
 
@@ -69,11 +71,12 @@ def handle_unexpected(error: Exception) -> Response | tuple[object, int]:
     if _database_unreachable(error):
         # The database restarts or fails over: say so and when to retry, instead of a bare 500. The pool
         # (pool_pre_ping) reconnects on the next request once the server answers again.
-        log.error("database unreachable on %s %s: %s", request.method, request.path, str(error).splitlines()[0])
+        path = without_secrets(request.path)
+        log.error("database unreachable on %s %s: %s", request.method, path, str(error).splitlines()[0])
         unavailable = ServiceUnavailable("数据库暂时不可用，请稍后重试 / The database is unavailable; retry shortly.")
         unavailable.data = {"headers": {"Retry-After": str(RETRY_AFTER_SECONDS)}}  # type: ignore[attr-defined]
         return handle_http_exception(unavailable)
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log.exception("unhandled error on %s %s", request.method, without_secrets(request.path))
     return handle_http_exception(InternalServerError())
 
 

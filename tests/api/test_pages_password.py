@@ -3,6 +3,7 @@ its other browser sessions end; the platform operator issues a one-time reset li
 page sets a new password once, before it expires and unless a newer link or a change replaced it."""
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from accounts.passwords import verify_password
 from accounts.tokens import issue_token
 from api import create_app
 from api.config import from_environment
+from api.log_privacy import HIDDEN
 from db.base import utcnow
 from enterprises.schemas import RegistrationSchema
 from enterprises.service import register
@@ -411,3 +413,17 @@ def test_a_reset_link_lifetime_that_is_not_whole_hours_stops_the_start(
         from_environment()
     monkeypatch.setenv("MATCHMAKER_PASSWORD_RESET_HOURS", "48")
     assert from_environment()["PASSWORD_RESET_HOURS"] == 48
+
+
+def test_an_error_on_a_reset_link_is_logged_without_its_token(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(credentials, "find_reset_link", broken)
+    secret = "a-live-reset-token"
+    with caplog.at_level(logging.ERROR, logger="api.errors"):
+        assert client.get(f"/password/reset/{secret}").status_code == 500
+    assert f"unhandled error on GET /password/reset/{HIDDEN}" in caplog.text
+    assert secret not in caplog.text

@@ -105,9 +105,15 @@ def live_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server(live_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the live server's output goes: its access log and error log."""
+    return tmp_path_factory.mktemp("e2e") / "gunicorn.log"
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database_url: str, live_server_log: Path) -> Iterator[str]:
     """The base URL of a gunicorn server (2 workers) running the app."""
-    with gunicorn_server(live_database_url, 2, tmp_path_factory.mktemp("e2e") / "gunicorn.log") as server:
+    with gunicorn_server(live_database_url, 2, live_server_log) as server:
         yield server.base
 
 
