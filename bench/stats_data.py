@@ -21,9 +21,10 @@ from typing import Any
 import psycopg
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bench.round_db import INDUSTRIES, REGIONS, SYNTHETIC_NOTE, synthetic_uscc
+from db.tallies import compact_tallies
 from enterprises.need_copies import link_needs
 from matchmaker.decisions import BANK_DECISIONS, TAKEN_UP
 from matchmaker.models import grant_month, seconds_to_answer
@@ -414,6 +415,9 @@ def _copy(url: str, book: Book) -> None:
         link_loans(session, None)
         link_proposals(session, None)
         session.commit()
+    # The COPY and the links appended tally rows statement by statement (16 rows per key of the response hours):
+    # one row per key, as a round leaves them (matchmaker.rounds).
+    compact_tallies(sessionmaker(engine))
     engine.dispose()
     with psycopg.connect(dsn, autocommit=True) as connection:
         # The links above rewrote every proposal, loan and need once, leaving half of each table dead: a live
