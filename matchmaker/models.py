@@ -205,9 +205,9 @@ class ProposalTally(Base):
     """The proposals per bank, product type, status, rejection reason ("" for none), size class and industry
     section, summed (a key's figures are the sum of its rows): what the regulators' banks' view and funnel by
     bank or product type count over the whole history (matchmaker.stats), read here instead of every
-    proposal. Kept by the
-    database's triggers in the transaction of every write to the proposals (db.tallies.PROPOSAL_TALLIES,
-    which defines each figure) and compacted by db.tallies.compact; never written otherwise."""
+    proposal. Kept by the database's triggers in the transaction of every write to the proposals
+    (db.tallies.PROPOSAL_TALLIES, which defines each figure) and compacted by db.tallies.compact; never
+    written otherwise."""
 
     __tablename__ = "proposal_tallies"
 

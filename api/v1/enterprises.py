@@ -125,8 +125,9 @@ class Profile(MethodView):
     @links(blp, 201, **PROFILE_LINKS)
     def put(self, data: dict[str, Any], fiscal_year: int) -> tuple[dict[str, Any], int]:
         """Create or replace one fiscal year's profile; the other years are kept."""
-        if fiscal_year > china_today().year:
-            abort(404, message=f"fiscal year must be between {FIRST_FISCAL_YEAR} and {china_today().year}")
+        this_year = china_today().year
+        if fiscal_year > this_year:
+            abort(404, message=f"fiscal year must be between {FIRST_FISCAL_YEAR} and {this_year}")
         profile, created = save_profile(session(), own_enterprise(), fiscal_year, data)
         session().commit()
         return profile_out(profile), 201 if created else 200
