@@ -178,6 +178,13 @@ class Proposal(Base):
     previous_proposal_made_at_bank: Mapped[datetime | None] = mapped_column(UTCDateTime())
     previous_proposal_made_of_type: Mapped[datetime | None] = mapped_column(UTCDateTime())
     previous_proposal_made_at_bank_of_type: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # And, overall and at the bank (the scopes the tallies keep), the same times of the enterprise's next
+    # proposal there: by these the statistics over a period holding most of the history count the enterprises
+    # whose first proposal in it is not their first ever from the proposals before the period.
+    next_need_submitted: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_need_submitted_at_bank: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_proposal_made: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_proposal_made_at_bank: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # A copy of the enterprise's current classification (matchmaker.classification_copies).
     enterprise_region: Mapped[str] = mapped_column(String(100))
     enterprise_size_class: Mapped[str] = mapped_column(String(8))

@@ -9,6 +9,10 @@ counting proposals, without sorting them (see matchmaker.previous_loans for the 
   the needs submitted from ``date_from`` exactly when that time is None or before it (the funnel's cohort).
 - ``previous_proposal_made{scope}``: when the enterprise's previous proposal in the scope was made, in the
   order of (made, id); likewise for the proposals made in a period (the banks' view).
+- ``next_need_submitted{scope}`` and ``next_proposal_made{scope}``, overall and at the bank only
+  (:data:`NEXT_SCOPES`): the same of the enterprise's next proposal. A proposal before a period whose next one
+  is in it stands for that next proposal, the enterprise's first in the period but not its first ever
+  (matchmaker.stats counts those so over a period holding most of the history).
 
 Only matching rounds make proposals, one round at a time. :func:`link_proposals` recomputes the columns of
 every proposal of the enterprises a round proposed to, with window functions, in the round's transaction (a
@@ -26,6 +30,9 @@ from enterprises.models import Enterprise
 from matchmaker.models import Proposal
 from matchmaker.scopes import SCOPES, Scope
 
+# The scopes in which the proposals also keep their enterprise's next proposal: those the tallies keep.
+NEXT_SCOPES = tuple(scope for scope in SCOPES if not scope.product_type)
+
 
 def first_for_need(scope: Scope) -> str:
     return scope.name("first_for_need")
@@ -37,6 +44,14 @@ def previous_need_submitted(scope: Scope) -> str:
 
 def previous_proposal_made(scope: Scope) -> str:
     return scope.name("previous_proposal_made")
+
+
+def next_need_submitted(scope: Scope) -> str:
+    return scope.name("next_need_submitted")
+
+
+def next_proposal_made(scope: Scope) -> str:
+    return scope.name("next_proposal_made")
 
 
 def _recomputed(enterprises: Select[Any] | None) -> Any:
@@ -55,22 +70,30 @@ def _recomputed(enterprises: Select[Any] | None) -> Any:
             for scope in SCOPES
         ),
         *(
-            func.lag(Proposal.need_submitted_at, type_=UTCDateTime())
+            step(Proposal.need_submitted_at, type_=UTCDateTime())
             .over(
                 partition_by=scope.partition(Proposal, Proposal.enterprise_id),
                 order_by=[Proposal.need_submitted_at, Proposal.need_id, Proposal.id],
             )
-            .label(previous_need_submitted(scope))
-            for scope in SCOPES
+            .label(name(scope))
+            for step, name, scopes in (
+                (func.lag, previous_need_submitted, SCOPES),
+                (func.lead, next_need_submitted, NEXT_SCOPES),
+            )
+            for scope in scopes
         ),
         *(
-            func.lag(Proposal.created_at, type_=UTCDateTime())
+            step(Proposal.created_at, type_=UTCDateTime())
             .over(
                 partition_by=scope.partition(Proposal, Proposal.enterprise_id),
                 order_by=[Proposal.created_at, Proposal.id],
             )
-            .label(previous_proposal_made(scope))
-            for scope in SCOPES
+            .label(name(scope))
+            for step, name, scopes in (
+                (func.lag, previous_proposal_made, SCOPES),
+                (func.lead, next_proposal_made, NEXT_SCOPES),
+            )
+            for scope in scopes
         ),
     )
     stmt = stmt.join(Enterprise, Enterprise.id == Proposal.enterprise_id)

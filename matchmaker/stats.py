@@ -42,7 +42,9 @@ Over the whole history, of every enterprise or of one size class or industry sec
 (:attr:`StatsFilter.tallied`), the banks' view and the funnel by bank or product type read the sums that the
 database's triggers keep per bank, product type, size class and section instead of every proposal and loan
 (db.tallies: ``ProposalTally``, ``LoanTally``; ``ResponseHourTally``, by size class only, for the median
-response time).
+response time). Over a period holding most of the history (:func:`outside_is_smaller`) they read the same
+tallies less the proposals and loans outside the period, the fewer rows; the distinct enterprises by the
+proposals' next proposal (``next_proposal_made`` etc.).
 
 Small groups (the issue's privacy rule): a row about one or two enterprises (1 <= ``enterprises`` < 3) is
 ``suppressed``: its figures are None and only its group label is shown. When exactly one group of a
@@ -54,7 +56,7 @@ Nothing here returns a figure of one enterprise: counts and sums over groups onl
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -66,18 +68,26 @@ from matchmaker.models import Loan, LoanTally, Proposal, ProposalTally, Response
 from matchmaker.previous_loans import first_for_need as loan_first_for_need
 from matchmaker.previous_loans import previous_loan
 from matchmaker.previous_proposals import first_for_need as proposal_first_for_need
-from matchmaker.previous_proposals import previous_need_submitted, previous_proposal_made
+from matchmaker.previous_proposals import (
+    next_need_submitted,
+    next_proposal_made,
+    previous_need_submitted,
+    previous_proposal_made,
+)
 from matchmaker.scopes import Scope, scope_for
 from matchmaker.stats_sql import (
     Calendar,
     Figures,
+    bucket_histograms,
     bucket_medians,
     date_period,
     histogram_medians,
+    less_outside,
     lists_code,
     lists_no_collateral,
     month_key,
     period_start,
+    stamp_outside,
     stamp_period,
     summed_groups,
     summed_in_cohorts,
@@ -143,6 +153,11 @@ class StatsFilter:
         return self.date_from is not None or self.date_to is not None
 
     @property
+    def undated(self) -> "StatsFilter":
+        """The filter without its period."""
+        return replace(self, date_from=None, date_to=None)
+
+    @property
     def tallied(self) -> bool:
         """The whole history, of every enterprise or of one size class and/or industry section: what the
         proposal and loan tallies (db.tallies) answer for the banks' view and the funnel by bank or product
@@ -164,8 +179,8 @@ def drop_period_holding_everything(session: Session, flt: StatsFilter) -> StatsF
     dates' indexes. The dashboard, its CSV and the API call it once per request, before the statistics."""
     if not flt.has_period:
         return flt
-    undated = replace(flt, date_from=None, date_to=None)
-    first, last = _book_days(session)
+    undated = flt.undated
+    first, last = book_days(session)
     if first is None or last is None:
         return undated  # nothing dated: no row in the period either way
     if (flt.date_from is None or flt.date_from <= first) and (
@@ -175,7 +190,29 @@ def drop_period_holding_everything(session: Session, flt: StatsFilter) -> StatsF
     return flt
 
 
-def _book_days(session: Session) -> tuple[date | None, date | None]:
+# A proposal outside a period, read by an index on its time, cost about three times one read in a pass over
+# the period's (measured on PostgreSQL over 600,000 proposals, bench/stats.py): the tallies less the rows
+# outside a period pay when more than three times as many of the book's days lie in it as outside it.
+OUTSIDE_TIMES = 3
+
+
+def outside_is_smaller(session: Session, flt: StatsFilter) -> bool:
+    """Whether ``flt`` has a period holding most of the book's days (to today, see :data:`OUTSIDE_TIMES`) and
+    the tallies answer the rest of it (:attr:`StatsFilter.tallied` of ``flt.undated``): then the banks' view,
+    its median response times and the funnel by bank read the tallies' whole history less the rows outside
+    the period (:func:`_tallied_less_outside`), fewer than the rows in it."""
+    if not flt.has_period or not flt.undated.tallied:
+        return False
+    first, last = book_days(session)
+    if first is None or last is None:
+        return False
+    last = max(last, china_today())
+    start, end = max(flt.date_from or first, first), min(flt.date_to or last, last)
+    inside = max((end - start).days + 1, 0)
+    return inside > OUTSIDE_TIMES * ((last - first).days + 1 - inside)
+
+
+def book_days(session: Session) -> tuple[date | None, date | None]:
     """The first and the last day (in China) on which a need was submitted, a proposal made or a loan
     granted, or a proposal's or a loan's need says its need was submitted."""
     stamps = (FinancingNeed.created_at, Proposal.created_at, Proposal.need_submitted_at, Loan.need_submitted_at)
@@ -728,15 +765,18 @@ class BankFigures:
 
 
 def bank_figures(session: Session, flt: StatsFilter, with_funnel: bool = False) -> BankFigures:
-    """The sums of the banks' view per bank (from the proposal tallies when ``flt`` is
-    :attr:`StatsFilter.tallied`), and ``with_funnel`` those of ``funnel(session, flt, "bank")`` from the same
-    pass (see :func:`banks_and_funnel_by_bank`): with a period, the pass reads the proposals made in it or
-    whose needs were submitted in it, and sums each cohort apart."""
+    """The sums of the banks' view per bank, and ``with_funnel`` those of ``funnel(session, flt, "bank")``
+    from the same pass (see :func:`banks_and_funnel_by_bank`): from the proposal tallies when ``flt`` is
+    :attr:`StatsFilter.tallied`, or from them less the proposals outside the period when ``flt.undated`` is
+    and the period holds most of the history (:func:`_tallied_less_outside`); otherwise, with a period, the
+    pass reads the proposals made in it or whose needs were submitted in it, and sums each cohort apart."""
     tune_for_statistics(session)
     calendar = Calendar(session)
     made = stamp_period(Proposal.created_at, flt.date_from, flt.date_to)
     if flt.tallied:
         banks = funnel_figures = _tallied_by_bank(session, flt)
+    elif outside_is_smaller(session, flt):
+        banks, funnel_figures = _tallied_less_outside(session, flt, calendar)
     elif with_funnel and made:
         proposals, key = _bank_statement(replace(flt, date_from=None, date_to=None), calendar, since=flt.date_from)
         proposals = proposals.add_columns(*_funnel_proposal_columns(flt, "bank", calendar, FUNNEL_PREFIX))
@@ -763,12 +803,25 @@ def bank_figures(session: Session, flt: StatsFilter, with_funnel: bool = False) 
 
 def response_medians(session: Session, flt: StatsFilter) -> Medians:
     """The median response time in seconds of the proposals made in the period, overall and per bank: from
-    the response-hour tallies' histograms when ``flt`` is :attr:`StatsFilter.hours_tallied`."""
+    the response-hour tallies' histograms when ``flt`` is :attr:`StatsFilter.hours_tallied`, or less those of
+    the proposals outside the period when ``flt.undated`` is and the period holds most of the history."""
     tune_for_statistics(session)
     proposals, key = _bank_statement(flt, Calendar(session))
     seconds = Proposal.response_seconds
     answered = proposals.where(seconds.is_not(None))  # as ix_proposals_response_seconds
-    histograms = _tallied_hours(session, flt) if flt.hours_tallied else None
+    histograms = None
+    if flt.hours_tallied:
+        histograms = _tallied_hours(session, flt)
+    elif flt.undated.hours_tallied and outside_is_smaller(session, flt):
+        # the whole history's histograms less those of the proposals made outside the period (read from
+        # ix_proposals_answered_created_at alone)
+        outside, _key = _bank_statement(flt.undated, Calendar(session))
+        outside = outside.where(seconds.is_not(None), stamp_outside(Proposal.created_at, flt.date_from, flt.date_to))
+        taken = bucket_histograms(session, seconds, outside, key, RESPONSE_BUCKET_SECONDS)
+        histograms = {
+            group: histogram - taken.get(group, Counter())
+            for group, histogram in _tallied_hours(session, flt.undated).items()
+        }
     return bucket_medians(session, seconds, answered, key, RESPONSE_BUCKET_SECONDS, histograms)
 
 
@@ -824,6 +877,91 @@ def _tallied_hours(session: Session, flt: StatsFilter) -> dict[str | None, Count
         histograms.setdefault(str(bank_id), Counter())[hour] += int(answered)
         histograms[None][hour] += int(answered)
     return histograms
+
+
+def _tallied_less_outside(
+    session: Session, flt: StatsFilter, calendar: Calendar
+) -> tuple[tuple[Figures, dict[str, Figures]], tuple[Figures, dict[str, Figures]]]:
+    """:func:`bank_figures`' two cohorts over a period holding most of the history (:func:`outside_is_smaller`),
+    without reading the period's proposals: the tallies' sums over every proposal (of ``flt``'s size class and
+    section) less those of the proposals made (for the banks' view) or whose need was submitted (for the
+    funnel, named with :data:`FUNNEL_PREFIX`) outside the period, read by the indexes on those times. Every
+    figure is a sum over the rows, the distinct enterprises too: the rows that are their enterprise's first
+    in the scope ever (previous None). In the period an enterprise's first row counts also when its previous
+    row came before the period: the proposals before the period whose next one is in it stand for those
+    (:func:`_firsts_after`)."""
+    undated = flt.undated
+    whole = _tallied_by_bank(session, undated)[1]
+    statement, key = _bank_statement(undated, calendar)
+    statement = statement.add_columns(
+        *_funnel_proposal_columns(undated, "bank", calendar, FUNNEL_PREFIX), *_firsts_after(flt)
+    )
+    assert key is not None
+    outside = summed_in_cohorts(
+        session,
+        statement,
+        key,
+        {
+            "made": stamp_outside(Proposal.created_at, flt.date_from, flt.date_to),
+            "submitted": stamp_outside(Proposal.need_submitted_at, flt.date_from, flt.date_to),
+        },
+    )
+
+    def firsts_after(cohort: str) -> dict[str, Figures]:
+        return {
+            group: {
+                name.removeprefix(FIRSTS_AFTER): value
+                for name, value in values.items()
+                if name.startswith(FIRSTS_AFTER)
+            }
+            for group, values in outside[cohort][1].items()
+        }
+
+    def of_banks(name: str) -> bool:
+        return not _of_funnel(name) and not name.startswith(FIRSTS_AFTER)
+
+    return (
+        less_outside(whole, outside["made"][1], firsts_after("made"), of_banks, "proposals"),
+        less_outside(
+            whole, outside["submitted"][1], firsts_after("submitted"), _of_funnel, f"{FUNNEL_PREFIX}proposals"
+        ),
+    )
+
+
+# What _tallied_less_outside names the enterprises' first rows in the period that are not their first ever.
+FIRSTS_AFTER = "firsts_after_"
+
+
+def _firsts_after(flt: StatsFilter) -> list[ColumnElement[int]]:
+    """Per bank, the proposals before the period whose enterprise's next proposal at the bank, and overall
+    (matchmaker.previous_proposals: ``next_proposal_made``, ``next_need_submitted``), was made (the banks' view)
+    or its need submitted (the funnel) in the period: as many as the proposals in the period that are their
+    enterprise's first in it there but not their first ever. None for a period without a start. The overall
+    ones count at the bank of the proposal before the period, which may not be the next one's: they are
+    only ever added up over the banks."""
+    if period_start(flt.date_from) is None:
+        return []
+    in_bank, overall = _row_scopes(flt.undated, "bank")
+    counted = {
+        "enterprises": (Proposal.created_at, next_proposal_made(in_bank)),
+        "overall_enterprises": (Proposal.created_at, next_proposal_made(overall)),
+        f"{FUNNEL_PREFIX}enterprises": (Proposal.need_submitted_at, next_need_submitted(in_bank)),
+        f"overall_{FUNNEL_PREFIX}enterprises": (Proposal.need_submitted_at, next_need_submitted(overall)),
+    }
+    return [
+        _count(
+            and_(
+                *stamp_period(stamp, None, flt.date_from - timedelta(days=1)),
+                *stamp_period(getattr(Proposal, following), flt.date_from, flt.date_to),
+            )
+        ).label(FIRSTS_AFTER + name)
+        for name, (stamp, following) in counted.items()
+    ]
+
+
+def _of_funnel(name: str) -> bool:
+    """A figure of the funnel in :func:`bank_figures`' pass (named with :data:`FUNNEL_PREFIX`)."""
+    return name.startswith((FUNNEL_PREFIX, f"overall_{FUNNEL_PREFIX}"))
 
 
 def _tallied(
@@ -914,28 +1052,53 @@ def _funnel_loans(
     session: Session, flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar
 ) -> tuple[Figures, dict[str, Figures]]:
     """The funnel's figures counted on the loans (per proposal): over every loan (of a size class, a section)
-    by bank or product type, from the loan tallies (db.tallies.LOAN_TALLIES)."""
-    if flt.tallied and group_by in ("bank", "product_type"):
+    by bank or product type, from the loan tallies (db.tallies.LOAN_TALLIES); over a period holding most of
+    the history, from the tallies less the loans whose need was submitted outside it."""
+    if group_by in ("bank", "product_type") and outside_is_smaller(session, flt):
+        whole = _funnel_loan_sums(session, flt.undated, group_by, calendar)[1]
+        outside = replace(
+            _cohort(Loan, flt, calendar), period=[stamp_outside(Loan.need_submitted_at, flt.date_from, flt.date_to)]
+        )
+        return _overall_counts(
+            less_outside(
+                whole, _funnel_loan_sums(session, flt, group_by, calendar, outside)[1], {}, lambda _name: True, "loans"
+            ),
+            ("needs_granted",),
+        )
+    return _overall_counts(_funnel_loan_sums(session, flt, group_by, calendar), ("needs_granted",))
+
+
+def _funnel_loan_sums(
+    session: Session,
+    flt: StatsFilter,
+    group_by: GroupBy | None,
+    calendar: Calendar,
+    cohort: "_Anchor | None" = None,
+) -> tuple[Figures, dict[str, Figures]]:
+    """:func:`_funnel_loans`' sums over the loans of ``cohort`` (default: of the needs submitted in the
+    period), or over every loan from the loan tallies where they answer for ``flt``."""
+    if flt.tallied and group_by in ("bank", "product_type") and cohort is None:
         tally = LoanTally
         by_bank = group_by == "bank"
         tallied = select(
             _sum(tally.needs_at_bank if by_bank else tally.needs_of_type).label("needs_granted"),
             _sum(tally.needs).label("overall_needs_granted"),
             _sum(tally.granted_amount).label("granted_amount"),
+            _sum(tally.loans).label("loans"),
         ).having(func.sum(tally.loans) > 0)
         tallied = _of_classes(tallied, flt, tally.enterprise_size_class, tally.enterprise_industry)
-        summed = summed_groups(session, tallied, tally.bank_id if by_bank else tally.product_type)
-        return _overall_counts(summed, ("needs_granted",))
+        return summed_groups(session, tallied, tally.bank_id if by_bank else tally.product_type)
     granted, key = _scope(
         select(
             *_flagged("needs_granted", lambda scope: getattr(Loan, loan_first_for_need(scope)), flt, group_by),
             _sum(Loan.granted_amount).label("granted_amount"),
+            func.count(Loan.id).label("loans"),
         ).select_from(Loan),
-        _cohort(Loan, flt, calendar),
+        cohort or _cohort(Loan, flt, calendar),
         flt,
         group_by,
     )
-    return _overall_counts(summed_groups(session, granted, key), ("needs_granted",))
+    return summed_groups(session, granted, key)
 
 
 def _funnel_rows(

@@ -4,6 +4,7 @@ every row, and tests on the JSON code lists. Everything groups in the database; 
 group, or per group and value (or bucket) for the medians."""
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -122,6 +123,19 @@ def stamp_period(column: ColumnElement[datetime], date_from: date | None, date_t
     return conditions
 
 
+def stamp_outside(column: ColumnElement[datetime], date_from: date | None, date_to: date | None) -> ColumnElement[bool]:
+    """The UTC timestamps whose China date lies before or after the period (:func:`stamp_period`'s complement),
+    as ranges on the column. The period must have a bound that restricts."""
+    conditions: list[Any] = []
+    start = period_start(date_from)
+    if start is not None:
+        conditions.append(column < start)
+    if date_to is not None and date_to < date.max:
+        conditions.append(column >= datetime.combine(date_to + timedelta(days=1), time(), CHINA))
+    assert conditions, "a period without a bound has nothing outside it"
+    return or_(*conditions)
+
+
 def lists_code(column: ColumnElement[Any], code: str) -> ColumnElement[bool]:
     """The JSON list of codes in ``column`` holds ``code`` (codes are plain identifiers, so the quoted code
     is found in the list's text exactly when it is an element; ``_`` is escaped for LIKE)."""
@@ -197,6 +211,30 @@ def summed_in_cohorts(
     return result
 
 
+def less_outside(
+    whole: dict[str, Figures],
+    outside: dict[str, Figures],
+    missed: dict[str, Figures],
+    names: Callable[[str], bool],
+    count: str,
+) -> tuple[Figures, dict[str, Figures]]:
+    """Figures per group over a period, from ``whole`` (over every row, e.g. a tally's) less ``outside`` (the
+    rows outside the period) plus ``missed`` (what neither counts but the period does: an enterprise's first
+    row in the period that is not its first ever), each per group (a group one of them lacks adds nothing
+    there). Only the figures ``names`` accepts. A group whose ``count`` comes to zero has no row in the period
+    and is left out; the overall row is the sum of every group's (``missed`` may count at a group left out
+    what the overall row counts, such as an enterprise's first row overall)."""
+    groups = {}
+    for group, figures in whole.items():
+        taken, added = outside.get(group, {}), missed.get(group, {})
+        groups[group] = {
+            name: value - (taken.get(name) or 0) + (added.get(name) or 0)
+            for name, value in figures.items()
+            if names(name)
+        }
+    return _added(groups.values()), {group: values for group, values in groups.items() if values[count]}
+
+
 def _added(parts: Any) -> Figures:
     """The figures of several rows added up ({} for none)."""
     total: Figures = {}
@@ -268,7 +306,7 @@ def bucket_medians(
     bucket = cast(value, BigInteger) // width
     keyed = [key.label(KEY)] if key is not None else []
     if histograms is None:
-        histograms = _bucket_histograms(session, rows, keyed, bucket)
+        histograms = bucket_histograms(session, value, rows, key, width)
     wanted = {group: _middle_buckets(histogram) for group, histogram in histograms.items()}
     needed = sorted({bucket for buckets in wanted.values() for bucket in buckets})
     values: dict[str | None, dict[int, list[float]]] = {}
@@ -293,10 +331,12 @@ def _lowest(bucket: int, width: int) -> int:
     return bucket * width - 1 if bucket > 0 else (bucket - 1) * width
 
 
-def _bucket_histograms(
-    session: Session, rows: Select[Any], keyed: list[ColumnElement[Any]], bucket: ColumnElement[int]
+def bucket_histograms(
+    session: Session, value: ColumnElement[Any], rows: Select[Any], key: ColumnElement[Any] | None, width: int
 ) -> dict[str | None, Counter[int]]:
-    """The rows per bucket, per group (``keyed``: the group key labelled, or none) and overall (None)."""
+    """The rows per bucket of :func:`bucket_medians`, per group (``key``; none without) and overall (None)."""
+    bucket = cast(value, BigInteger) // width
+    keyed = [key.label(KEY)] if key is not None else []
     counts = rows.with_only_columns(
         *keyed, bucket.label("bucket"), func.count().label("count"), maintain_column_froms=True
     ).group_by(*keyed, bucket)

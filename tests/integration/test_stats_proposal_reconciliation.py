@@ -7,6 +7,7 @@ median response time that stats_sql.bucket_medians finds without sorting."""
 
 import statistics
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from enterprises.models import Enterprise, FinancingNeed
 from enterprises.need_copies import need_copy_discrepancies, submitted_month_discrepancies
+from matchmaker import stats
 from matchmaker.decisions import BANK_DECISIONS, TAKEN_UP
 from matchmaker.models import Loan, Proposal, ProposalDecision
 from matchmaker.previous_proposals import proposal_discrepancies
@@ -25,8 +27,10 @@ from matchmaker.stats import (
     StatsFilter,
     bank_responsiveness,
     banks_and_funnel_by_bank,
+    book_days,
     drop_period_holding_everything,
     funnel,
+    outside_is_smaller,
 )
 from matchmaker.stats_sql import bucket_medians
 from reference.china_time import CHINA, china_today
@@ -38,6 +42,9 @@ class Book:
     """The proposals with what their decisions say, and the loans, read as plain rows."""
 
     def __init__(self, session: Session) -> None:
+        first_day = book_days(session)[0]
+        assert first_day is not None
+        self.first_day = first_day
         self.proposals = session.execute(
             select(
                 Proposal.id,
@@ -222,7 +229,67 @@ def filters(book: Book) -> list[StatsFilter]:
         StatsFilter(industry="C", size_class="micro"),
         # a period holding the whole history, scanned (the dashboard and the API drop it: the tallies)
         StatsFilter(date_from=date(2000, 1, 1), size_class="medium"),
+        *most_of_the_history(book),
     ]
+
+
+def most_of_the_history(book: Book) -> list[StatsFilter]:
+    """Periods holding most of the book's days: the banks' view and the funnel by bank read the tallies less
+    the proposals outside them (matchmaker.stats.outside_is_smaller)."""
+    first_proposal = min(p.need_submitted_at for p in book.proposals).astimezone(CHINA).date()
+    today = china_today()
+    return [
+        StatsFilter(date_from=first_proposal + timedelta(days=15)),
+        StatsFilter(date_to=today - timedelta(days=40), size_class="micro"),
+        StatsFilter(date_from=first_proposal + timedelta(days=10), date_to=today - timedelta(days=20), industry="C"),
+    ]
+
+
+def test_periods_holding_most_of_the_history_are_read_as_the_tallies_less_the_rest(
+    db_session: Session, book: Book
+) -> None:
+    """The filters of :func:`most_of_the_history` (reconciled with the rest of :func:`filters` above) take that
+    way; a period holding half of the book, or a bank's, do not (the tallies have no bank to narrow to)."""
+    for flt in most_of_the_history(book):
+        assert outside_is_smaller(db_session, flt), str(flt)
+    half = book.first_day + (china_today() - book.first_day) / 2
+    assert not outside_is_smaller(db_session, StatsFilter(date_from=half))
+    assert not outside_is_smaller(db_session, StatsFilter(date_from=book.first_day + timedelta(days=1), bank_id=1))
+
+
+def test_the_tallies_less_the_rest_give_any_periods_figures(
+    db_session: Session, book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tallies less the proposals outside a period give the period's figures whatever the period: taken
+    here (the choice of matchmaker.stats.outside_is_smaller forced) for periods that hold a part of the
+    history only, scanned otherwise, where many enterprises' first proposal in the period is not their first
+    ever (the proposals before the period whose next one is in it stand for those)."""
+    today = china_today()
+    periods = [
+        StatsFilter(date_from=today - timedelta(days=90)),
+        StatsFilter(date_from=today - timedelta(days=160), size_class="micro"),
+        StatsFilter(date_from=today - timedelta(days=200), date_to=today - timedelta(days=80)),
+        StatsFilter(date_from=today - timedelta(days=150), date_to=today - timedelta(days=50), industry="C"),
+        StatsFilter(date_to=today - timedelta(days=120)),
+    ]
+    since = today - timedelta(days=90)
+    before = {p.enterprise_id for p in book.proposals if p.created_at.astimezone(CHINA).date() < since}
+    assert len(before & {p.enterprise_id for p in book.chosen(periods[0], lambda p: p.created_at)}) > 2
+    scanned = {}
+    for flt in periods:
+        assert not outside_is_smaller(db_session, flt), str(flt)
+        scanned[flt] = banks_and_funnel_by_bank(db_session, flt), bank_responsiveness(db_session, flt)[1]
+    monkeypatch.setattr(stats, "outside_is_smaller", lambda _session, flt: flt.has_period and flt.undated.tallied)
+    for flt in periods:
+        (banks, by_bank), bank_rows = banks_and_funnel_by_bank(db_session, flt), bank_responsiveness(db_session, flt)[1]
+        (scanned_banks, scanned_by_bank), scanned_rows = scanned[flt]
+        assert by_bank == scanned_by_bank, str(flt)  # counts and their ratios
+        assert banks[0] == replace(scanned_banks[0], avg_response_days=banks[0].avg_response_days), str(flt)
+        assert banks[0].avg_response_days == pytest.approx(scanned_banks[0].avg_response_days, abs=1e-4)
+        assert [replace(row, avg_response_days=None) for row in bank_rows] == [
+            replace(row, avg_response_days=None) for row in scanned_rows
+        ], str(flt)
+        check(banks[0], book.banks(book.chosen(flt, lambda p: p.created_at)), str(flt))
 
 
 def test_the_kept_columns_agree_with_the_rows(db_session: Session, book: Book) -> None:
@@ -307,7 +374,7 @@ def test_one_pass_gives_the_banks_view_and_the_funnel_by_bank(db_session: Sessio
         StatsFilter(region=region, date_from=china_today() - timedelta(days=180)),
         StatsFilter(date_to=china_today() - timedelta(days=30)),
     ]
-    assert sum(flt.has_period for flt in chosen) == 6
+    assert sum(flt.has_period for flt in chosen) == 9
     for flt in chosen:
         banks, by_bank = banks_and_funnel_by_bank(db_session, flt)
         assert banks == bank_responsiveness(db_session, flt), str(flt)
