@@ -117,6 +117,17 @@ class Proposal(Base):
             sqlite_where=text("response_seconds IS NOT NULL"),
             postgresql_where=text("response_seconds IS NOT NULL"),
         ),
+        # The histogram of the banks' response times of an industry section's enterprises over the whole
+        # history (which the response-hour tallies, keyed by size class only, do not answer), from this index
+        # alone.
+        Index(
+            "ix_proposals_answered_industry",
+            "enterprise_industry",
+            "bank_id",
+            "response_seconds",
+            sqlite_where=text("response_seconds IS NOT NULL"),
+            postgresql_where=text("response_seconds IS NOT NULL"),
+        ),
         # The histogram of the banks' response times over a period, from this index alone.
         Index(
             "ix_proposals_answered_created_at",
