@@ -93,6 +93,7 @@ from matchmaker.stats_sql import (
     summed_in_cohorts,
     summed_two_ways,
     tune_for_statistics,
+    whole_and_cohorts,
 )
 from products.models import Bank, LoanProduct
 from reference.china_time import CHINA, china_today
@@ -814,7 +815,10 @@ def response_medians(session: Session, flt: StatsFilter) -> Medians:
         histograms = _tallied_hours(session, flt)
     elif flt.undated.hours_tallied and outside_is_smaller(session, flt):
         # the whole history's histograms less those of the proposals made outside the period (read from
-        # ix_proposals_answered_created_at alone)
+        # ix_proposals_answered_created_at alone). Read apart: a proposal outside answered in between is
+        # taken away without having been counted, a bucket's count falls one short of its rows in the period
+        # for that moment (never over, and Counter drops what falls to zero), which the middle values read
+        # after still find
         outside, _key = _bank_statement(flt.undated, Calendar(session))
         outside = outside.where(seconds.is_not(None), stamp_outside(Proposal.created_at, flt.date_from, flt.date_to))
         taken = bucket_histograms(session, seconds, outside, key, RESPONSE_BUCKET_SECONDS)
@@ -843,9 +847,13 @@ def _tallied_by_bank(session: Session, flt: StatsFilter) -> tuple[Figures, dict[
     (db.tallies.PROPOSAL_TALLIES, kept by the database with every write to the proposals): tens of thousands
     of rows instead of every proposal, the figures the same (tests/integration/test_stats_proposal_reconciliation.py
     compares the two)."""
+    return summed_groups(session, *_tallied_by_bank_statement(flt))
+
+
+def _tallied_by_bank_statement(flt: StatsFilter) -> tuple[Select[Any], ColumnElement[Any]]:
+    """:func:`_tallied_by_bank`'s statement and its key."""
     tally = ProposalTally
-    return _tallied(
-        session,
+    return _tallied_statement(
         flt,
         "bank",
         _sum(tally.enterprises_at_bank).label("enterprises"),
@@ -889,18 +897,18 @@ def _tallied_less_outside(
     figure is a sum over the rows, the distinct enterprises too: the rows that are their enterprise's first
     in the scope ever (previous None). In the period an enterprise's first row counts also when its previous
     row came before the period: the proposals before the period whose next one is in it stand for those
-    (:func:`_firsts_after`)."""
+    (:func:`_firsts_after`). The tallies and the rows outside are read in one statement, so that a write
+    between two statements cannot be in one and not the other."""
     undated = flt.undated
-    whole = _tallied_by_bank(session, undated)[1]
     statement, key = _bank_statement(undated, calendar)
     statement = statement.add_columns(
         *_funnel_proposal_columns(undated, "bank", calendar, FUNNEL_PREFIX), *_firsts_after(flt)
     )
     assert key is not None
-    outside = summed_in_cohorts(
+    whole, outside = whole_and_cohorts(
         session,
-        statement,
-        key,
+        _tallied_by_bank_statement(undated),
+        (statement, key),
         {
             "made": stamp_outside(Proposal.created_at, flt.date_from, flt.date_to),
             "submitted": stamp_outside(Proposal.need_submitted_at, flt.date_from, flt.date_to),
@@ -914,17 +922,15 @@ def _tallied_less_outside(
                 for name, value in values.items()
                 if name.startswith(FIRSTS_AFTER)
             }
-            for group, values in outside[cohort][1].items()
+            for group, values in outside[cohort].items()
         }
 
     def of_banks(name: str) -> bool:
         return not _of_funnel(name) and not name.startswith(FIRSTS_AFTER)
 
     return (
-        less_outside(whole, outside["made"][1], firsts_after("made"), of_banks, "proposals"),
-        less_outside(
-            whole, outside["submitted"][1], firsts_after("submitted"), _of_funnel, f"{FUNNEL_PREFIX}proposals"
-        ),
+        less_outside(whole, outside["made"], firsts_after("made"), of_banks, "proposals"),
+        less_outside(whole, outside["submitted"], firsts_after("submitted"), _of_funnel, f"{FUNNEL_PREFIX}proposals"),
     )
 
 
@@ -969,6 +975,13 @@ def _tallied(
 ) -> tuple[Figures, dict[str, Figures]]:
     """The funnel's proposal columns (named with :data:`FUNNEL_PREFIX`) and ``columns`` summed per bank or
     product type over every proposal (of ``flt``'s size class and section), from the proposal tallies."""
+    return summed_groups(session, *_tallied_statement(flt, group_by, *columns))
+
+
+def _tallied_statement(
+    flt: StatsFilter, group_by: Literal["bank", "product_type"], *columns: ColumnElement[Any]
+) -> tuple[Select[Any], ColumnElement[Any]]:
+    """:func:`_tallied`'s statement and its key."""
     tally = ProposalTally
     funnel = FUNNEL_PREFIX
     by_bank = group_by == "bank"
@@ -985,7 +998,7 @@ def _tallied(
         _total(tally.status == "granted", tally.proposals).label(f"{funnel}granted"),
     ).having(func.sum(tally.proposals) > 0)  # a group whose proposals are all gone is no group
     statement = _of_classes(statement, flt, tally.enterprise_size_class, tally.enterprise_industry)
-    return summed_groups(session, statement, tally.bank_id if by_bank else tally.product_type)
+    return statement, tally.bank_id if by_bank else tally.product_type
 
 
 def _of_classes(
@@ -1055,29 +1068,23 @@ def _funnel_loans(
     by bank or product type, from the loan tallies (db.tallies.LOAN_TALLIES); over a period holding most of
     the history, from the tallies less the loans whose need was submitted outside it."""
     if group_by in ("bank", "product_type") and outside_is_smaller(session, flt):
-        whole = _funnel_loan_sums(session, flt.undated, group_by, calendar)[1]
-        outside = replace(
-            _cohort(Loan, flt, calendar), period=[stamp_outside(Loan.need_submitted_at, flt.date_from, flt.date_to)]
+        every_loan = _funnel_loan_statement(flt.undated, group_by, calendar)
+        loans = _funnel_loan_statement(flt.undated, group_by, calendar, scan=True)
+        whole, outside = whole_and_cohorts(
+            session, every_loan, loans, {"outside": stamp_outside(Loan.need_submitted_at, flt.date_from, flt.date_to)}
         )
         return _overall_counts(
-            less_outside(
-                whole, _funnel_loan_sums(session, flt, group_by, calendar, outside)[1], {}, lambda _name: True, "loans"
-            ),
-            ("needs_granted",),
+            less_outside(whole, outside["outside"], {}, lambda _name: True, "loans"), ("needs_granted",)
         )
-    return _overall_counts(_funnel_loan_sums(session, flt, group_by, calendar), ("needs_granted",))
+    return _overall_counts(summed_groups(session, *_funnel_loan_statement(flt, group_by, calendar)), ("needs_granted",))
 
 
-def _funnel_loan_sums(
-    session: Session,
-    flt: StatsFilter,
-    group_by: GroupBy | None,
-    calendar: Calendar,
-    cohort: "_Anchor | None" = None,
-) -> tuple[Figures, dict[str, Figures]]:
-    """:func:`_funnel_loans`' sums over the loans of ``cohort`` (default: of the needs submitted in the
-    period), or over every loan from the loan tallies where they answer for ``flt``."""
-    if flt.tallied and group_by in ("bank", "product_type") and cohort is None:
+def _funnel_loan_statement(
+    flt: StatsFilter, group_by: GroupBy | None, calendar: Calendar, scan: bool = False
+) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    """:func:`_funnel_loans`' statement over the loans of the needs submitted in the period, and its key:
+    over every loan from the loan tallies where they answer for ``flt``, unless ``scan``."""
+    if flt.tallied and group_by in ("bank", "product_type") and not scan:
         tally = LoanTally
         by_bank = group_by == "bank"
         tallied = select(
@@ -1087,18 +1094,18 @@ def _funnel_loan_sums(
             _sum(tally.loans).label("loans"),
         ).having(func.sum(tally.loans) > 0)
         tallied = _of_classes(tallied, flt, tally.enterprise_size_class, tally.enterprise_industry)
-        return summed_groups(session, tallied, tally.bank_id if by_bank else tally.product_type)
+        return tallied, tally.bank_id if by_bank else tally.product_type
     granted, key = _scope(
         select(
             *_flagged("needs_granted", lambda scope: getattr(Loan, loan_first_for_need(scope)), flt, group_by),
             _sum(Loan.granted_amount).label("granted_amount"),
             func.count(Loan.id).label("loans"),
         ).select_from(Loan),
-        cohort or _cohort(Loan, flt, calendar),
+        _cohort(Loan, flt, calendar),
         flt,
         group_by,
     )
-    return summed_groups(session, granted, key)
+    return granted, key
 
 
 def _funnel_rows(

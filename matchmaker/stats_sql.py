@@ -15,12 +15,14 @@ from sqlalchemy import (
     Text,
     and_,
     cast,
+    false,
     func,
     literal_column,
     null,
     or_,
     select,
     text,
+    true,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -209,6 +211,50 @@ def summed_in_cohorts(
         groups = {group: _added(figures) for group, figures in by_key.items()}
         result[name] = (_added(groups.values()), groups)
     return result
+
+
+def whole_and_cohorts(
+    session: Session,
+    whole: tuple[Select[Any], ColumnElement[Any] | None],
+    rows: tuple[Select[Any], ColumnElement[Any] | None],
+    cohorts: dict[str, ColumnElement[bool]],
+) -> tuple[dict[str, Figures], dict[str, dict[str, Figures]]]:
+    """Per group, the sums of ``whole`` (a statement of sums, e.g. over a tally, and its key) and, for each
+    cohort of rows (a condition over a row), those of ``rows`` (a statement of sums over rows, and its key):
+    what :func:`summed_groups` and :func:`summed_in_cohorts` answer, from one statement whose two parts' rows
+    come under UNION ALL, so that both are read in one snapshot of the database (a row written between two
+    statements would be in one and not the other). A figure that ``whole`` does not sum is 0 there."""
+    whole_statement, whole_key = whole
+    statement, key = rows
+    assert whole_key is not None and key is not None
+    flags = {name: condition.label(f"{KEY}_{name}") for name, condition in cohorts.items()}
+    is_whole = f"{KEY}_whole"
+    counted = (
+        statement.where(or_(*cohorts.values()))
+        .add_columns(key.label(KEY), *flags.values(), false().label(is_whole))
+        .group_by(key, *(flag.element for flag in flags.values()))
+    )
+    summed = {column.name: column for column in whole_statement.selected_columns}
+    special = {KEY: whole_key.label(KEY), is_whole: true().label(is_whole)}
+    special |= {flag.name: null().label(flag.name) for flag in flags.values()}
+
+    def aligned(name: str) -> ColumnElement[Any]:
+        return special.get(name, summed.get(name, literal_column("0").label(name)))
+
+    every = whole_statement.with_only_columns(
+        *(aligned(column.name) for column in counted.selected_columns), maintain_column_froms=True
+    ).group_by(whole_key)
+    whole_groups: dict[str, Figures] = {}
+    parts: dict[str, dict[str, list[Figures]]] = {name: {} for name in cohorts}
+    for row in _rows(session, union_all(every, counted)):
+        figures = {name: value for name, value in row.items() if not name.startswith(KEY)}
+        if row[is_whole]:
+            whole_groups[str(row[KEY])] = figures
+            continue
+        for name, flag in flags.items():
+            if row[flag.name]:
+                parts[name].setdefault(str(row[KEY]), []).append(figures)
+    return whole_groups, {name: {group: _added(f) for group, f in by_key.items()} for name, by_key in parts.items()}
 
 
 def less_outside(

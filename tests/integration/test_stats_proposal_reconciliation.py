@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session
 
 from enterprises.models import Enterprise, FinancingNeed
@@ -290,6 +290,39 @@ def test_the_tallies_less_the_rest_give_any_periods_figures(
             replace(row, avg_response_days=None) for row in scanned_rows
         ], str(flt)
         check(banks[0], book.banks(book.chosen(flt, lambda p: p.created_at)), str(flt))
+
+
+def test_the_tallies_and_the_rows_outside_a_period_are_read_at_once(
+    shared_app: Flask, db_session: Session, book: Book
+) -> None:
+    """A write committed while the statistics read (here: as soon as a statement has read the proposal
+    tallies) is in both the tallies and the rows outside the period or in neither: a proposal outside the
+    period withdrawn between two statements would make the period's withdrawn proposals one fewer (below zero
+    at a bank with none) and those of its former status one more."""
+    flt = StatsFilter(date_to=china_today() - timedelta(days=40))  # the last 40 days outside
+    assert outside_is_smaller(db_session, flt)
+    assert flt.date_to is not None
+    day = flt.date_to
+    outside = next(p for p in book.proposals if p.status != "withdrawn" and p.created_at.astimezone(CHINA).date() > day)
+    before = bank_responsiveness(db_session, flt)
+    engine = shared_app.extensions["engine"]
+    written: list[bool] = []
+
+    def withdraw_once(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "proposal_tallies" in statement and not written:
+            written.append(True)
+            with engine.begin() as other:  # another connection, committed at once
+                other.execute(update(Proposal).where(Proposal.id == outside.id).values(status="withdrawn"))
+
+    event.listen(engine, "after_cursor_execute", withdraw_once)
+    try:
+        during = bank_responsiveness(db_session, flt)
+    finally:
+        event.remove(engine, "after_cursor_execute", withdraw_once)
+        with engine.begin() as other:
+            other.execute(update(Proposal).where(Proposal.id == outside.id).values(status=outside.status))
+    assert written
+    assert during == before
 
 
 def test_the_kept_columns_agree_with_the_rows(db_session: Session, book: Book) -> None:
