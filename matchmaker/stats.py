@@ -55,7 +55,7 @@ Nothing here returns a figure of one enterprise: counts and sums over groups onl
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
@@ -132,20 +132,24 @@ class StatsFilter:
     region: str | None = None  # the enterprise's region exactly as registered
     size_class: str | None = None  # a reference.codes.SIZE_CLASSES code
     industry: str | None = None  # a GB/T 4754-2017 section letter, A..T
+    # Not a restriction: the book's first and last days (:func:`book_days`) where
+    # :func:`drop_period_holding_everything` read them for the request, so that each statistic choosing how to
+    # read the period (:func:`outside_is_smaller`) need not read them again.
+    book: tuple[date, date] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise StatsFilterError("from", "起始日期不能晚于截止日期 / must not be after 'to'")
         if self.bank_id is not None and not 1 <= self.bank_id <= 2_147_483_647:
             raise StatsFilterError("bank", "不是有效的银行编号 / not a bank id")
-        for name, table, field in (
+        for name, table, argument in (
             ("product_type", PRODUCT_TYPES, "product_type"),
             ("size_class", SIZE_CLASSES, "size_class"),
             ("industry", INDUSTRY_SECTIONS, "industry"),
         ):
             value = getattr(self, name)
             if value is not None and value not in codes(table):
-                raise StatsFilterError(field, f"取值应为 / must be one of {', '.join(codes(table))}")
+                raise StatsFilterError(argument, f"取值应为 / must be one of {', '.join(codes(table))}")
         if self.region is not None and not 1 <= len(self.region.strip()) <= 100:
             raise StatsFilterError("region", "地区应为1到100个字符 / 1 to 100 characters")
 
@@ -188,7 +192,7 @@ def drop_period_holding_everything(session: Session, flt: StatsFilter) -> StatsF
         flt.date_to is None or flt.date_to >= max(last, china_today())
     ):
         return undated
-    return flt
+    return replace(flt, book=(first, last))
 
 
 # A proposal outside a period, read by an index on its time, cost about three times one read in a pass over
@@ -204,7 +208,7 @@ def outside_is_smaller(session: Session, flt: StatsFilter) -> bool:
     the period (:func:`_tallied_less_outside`), fewer than the rows in it."""
     if not flt.has_period or not flt.undated.tallied:
         return False
-    first, last = book_days(session)
+    first, last = flt.book or book_days(session)
     if first is None or last is None:
         return False
     last = max(last, china_today())
@@ -779,7 +783,7 @@ def bank_figures(session: Session, flt: StatsFilter, with_funnel: bool = False) 
     elif outside_is_smaller(session, flt):
         banks, funnel_figures = _tallied_less_outside(session, flt, calendar)
     elif with_funnel and made:
-        proposals, key = _bank_statement(replace(flt, date_from=None, date_to=None), calendar, since=flt.date_from)
+        proposals, key = _bank_statement(flt.undated, calendar, since=flt.date_from)
         proposals = proposals.add_columns(*_funnel_proposal_columns(flt, "bank", calendar, FUNNEL_PREFIX))
         submitted = stamp_period(Proposal.need_submitted_at, flt.date_from, flt.date_to)
         assert key is not None
@@ -807,7 +811,8 @@ def response_medians(session: Session, flt: StatsFilter) -> Medians:
     the response-hour tallies' histograms when ``flt`` is :attr:`StatsFilter.hours_tallied`, or less those of
     the proposals outside the period when ``flt.undated`` is and the period holds most of the history."""
     tune_for_statistics(session)
-    proposals, key = _bank_statement(flt, Calendar(session))
+    calendar = Calendar(session)
+    proposals, key = _bank_statement(flt, calendar)
     seconds = Proposal.response_seconds
     answered = proposals.where(seconds.is_not(None))  # as ix_proposals_response_seconds
     histograms = None
@@ -819,7 +824,7 @@ def response_medians(session: Session, flt: StatsFilter) -> Medians:
         # taken away without having been counted, a bucket's count falls one short of its rows in the period
         # for that moment (never over, and Counter drops what falls to zero), which the middle values read
         # after still find
-        outside, _key = _bank_statement(flt.undated, Calendar(session))
+        outside, _key = _bank_statement(flt.undated, calendar)
         outside = outside.where(seconds.is_not(None), stamp_outside(Proposal.created_at, flt.date_from, flt.date_to))
         taken = bucket_histograms(session, seconds, outside, key, RESPONSE_BUCKET_SECONDS)
         histograms = {
@@ -942,7 +947,7 @@ def _firsts_after(flt: StatsFilter) -> list[ColumnElement[int]]:
     """Per bank, the proposals before the period whose enterprise's next proposal at the bank, and overall
     (matchmaker.previous_proposals: ``next_proposal_made``, ``next_need_submitted``), was made (the banks' view)
     or its need submitted (the funnel) in the period: as many as the proposals in the period that are their
-    enterprise's first in it there but not their first ever. None for a period without a start. The overall
+    enterprise's first in it there but not their first ever. Nothing for a period without a start. The overall
     ones count at the bank of the proposal before the period, which may not be the next one's: they are
     only ever added up over the banks."""
     if period_start(flt.date_from) is None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     false,
     func,
     literal_column,
+    not_,
     null,
     or_,
     select,
@@ -128,14 +129,9 @@ def stamp_period(column: ColumnElement[datetime], date_from: date | None, date_t
 def stamp_outside(column: ColumnElement[datetime], date_from: date | None, date_to: date | None) -> ColumnElement[bool]:
     """The UTC timestamps whose China date lies before or after the period (:func:`stamp_period`'s complement),
     as ranges on the column. The period must have a bound that restricts."""
-    conditions: list[Any] = []
-    start = period_start(date_from)
-    if start is not None:
-        conditions.append(column < start)
-    if date_to is not None and date_to < date.max:
-        conditions.append(column >= datetime.combine(date_to + timedelta(days=1), time(), CHINA))
-    assert conditions, "a period without a bound has nothing outside it"
-    return or_(*conditions)
+    inside = stamp_period(column, date_from, date_to)
+    assert inside, "a period without a bound has nothing outside it"
+    return or_(*(not_(condition) for condition in inside))
 
 
 def lists_code(column: ColumnElement[Any], code: str) -> ColumnElement[bool]:
@@ -193,24 +189,35 @@ def summed_in_cohorts(
     """:func:`summed_groups` per ``key`` for each cohort of rows (a condition over a row), from one hashed pass
     over the rows of any cohort grouped by the key and by whether the row is in each cohort: the rows of two
     cohorts that mostly overlap are read once."""
+    counted, flags = _grouped_in_cohorts(stmt, key, cohorts)
+    return {
+        name: (_added(groups.values()), groups) for name, groups in _cohort_sums(_rows(session, counted), flags).items()
+    }
+
+
+def _grouped_in_cohorts(
+    stmt: Select[Any], key: ColumnElement[Any], cohorts: dict[str, ColumnElement[bool]]
+) -> tuple[Select[Any], dict[str, Any]]:
+    """``stmt`` over the rows of any cohort, grouped by ``key`` and by whether the row is in each cohort, and
+    the labelled flag of each cohort."""
     flags = {name: condition.label(f"{KEY}_{name}") for name, condition in cohorts.items()}
-    rows = _rows(
-        session,
+    grouped = (
         stmt.where(or_(*cohorts.values()))
         .add_columns(key.label(KEY), *flags.values())
-        .group_by(key, *(flag.element for flag in flags.values())),
+        .group_by(key, *(flag.element for flag in flags.values()))
     )
-    parts: dict[str, dict[str, list[Figures]]] = {name: {} for name in cohorts}
+    return grouped, flags
+
+
+def _cohort_sums(rows: Any, flags: dict[str, Any]) -> dict[str, dict[str, Figures]]:
+    """Per cohort and group, the figures of the rows of :func:`_grouped_in_cohorts` flagged in the cohort."""
+    parts: dict[str, dict[str, list[Figures]]] = {name: {} for name in flags}
     for row in rows:
         figures = {name: value for name, value in row.items() if not name.startswith(KEY)}
         for name, flag in flags.items():
             if row[flag.name]:
                 parts[name].setdefault(str(row[KEY]), []).append(figures)
-    result = {}
-    for name, by_key in parts.items():
-        groups = {group: _added(figures) for group, figures in by_key.items()}
-        result[name] = (_added(groups.values()), groups)
-    return result
+    return {name: {group: _added(figures) for group, figures in by_key.items()} for name, by_key in parts.items()}
 
 
 def whole_and_cohorts(
@@ -227,13 +234,9 @@ def whole_and_cohorts(
     whole_statement, whole_key = whole
     statement, key = rows
     assert whole_key is not None and key is not None
-    flags = {name: condition.label(f"{KEY}_{name}") for name, condition in cohorts.items()}
+    counted, flags = _grouped_in_cohorts(statement, key, cohorts)
     is_whole = f"{KEY}_whole"
-    counted = (
-        statement.where(or_(*cohorts.values()))
-        .add_columns(key.label(KEY), *flags.values(), false().label(is_whole))
-        .group_by(key, *(flag.element for flag in flags.values()))
-    )
+    counted = counted.add_columns(false().label(is_whole))
     summed = {column.name: column for column in whole_statement.selected_columns}
     special = {KEY: whole_key.label(KEY), is_whole: true().label(is_whole)}
     special |= {flag.name: null().label(flag.name) for flag in flags.values()}
@@ -244,17 +247,13 @@ def whole_and_cohorts(
     every = whole_statement.with_only_columns(
         *(aligned(column.name) for column in counted.selected_columns), maintain_column_froms=True
     ).group_by(whole_key)
-    whole_groups: dict[str, Figures] = {}
-    parts: dict[str, dict[str, list[Figures]]] = {name: {} for name in cohorts}
-    for row in _rows(session, union_all(every, counted)):
-        figures = {name: value for name, value in row.items() if not name.startswith(KEY)}
-        if row[is_whole]:
-            whole_groups[str(row[KEY])] = figures
-            continue
-        for name, flag in flags.items():
-            if row[flag.name]:
-                parts[name].setdefault(str(row[KEY]), []).append(figures)
-    return whole_groups, {name: {group: _added(f) for group, f in by_key.items()} for name, by_key in parts.items()}
+    rows = _rows(session, union_all(every, counted)).all()
+    whole_groups = {
+        str(row[KEY]): {name: value for name, value in row.items() if not name.startswith(KEY)}
+        for row in rows
+        if row[is_whole]
+    }
+    return whole_groups, _cohort_sums((row for row in rows if not row[is_whole]), flags)
 
 
 def less_outside(
